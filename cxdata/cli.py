@@ -1,0 +1,134 @@
+"""The `cxdata` command. Domain errors become one readable line each and an exit code:
+0 success (or already imported), 1 problems in the data, 2 usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cxdata.config import Settings
+from cxdata.ingest import IngestError, Mapping, ingest_file, load_mapping
+from cxdata.store import Store, StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxdata", description="Customer-experience observation studies in DuckDB."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if name != "sample":
+            p.add_argument("--db", type=Path, help="DuckDB file (default: $CXDATA_DB or data/)")
+        return p
+
+    p = command("ingest", "Import observation files, each as one batch (all or nothing).")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--study", help="Study name for rows without one (default: file name)")
+    p.add_argument("--mapping", type=Path, help="Mapping file (TOML) for columns, wide, outcomes")
+    p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    p = command("batches", "List imported batches.")
+    p.add_argument("--json", action="store_true", help="Print JSON instead of a table")
+    p = command("remove-batch", "Remove a batch and everything it brought.")
+    p.add_argument("batch_id", type=int, metavar="ID")
+    p = command("stats", "Counts of observations, customers, batches; stages in order.")
+    p.add_argument("--json", action="store_true", help="Print JSON (the default output)")
+    p = command("sample", "Write the sample data set (files, mappings, README).")
+    p.add_argument("--out", type=Path, default=None, help="Folder (default: sample_data/)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(_COMMANDS[args.command](args))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return Store.open(Settings.from_env(db_path=args.db))
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    for path in args.files:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            return 2
+    store = _store(args)
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else Mapping()
+    except IngestError as exc:
+        _print_problems(exc, store.settings.max_problems_shown)
+        return 2
+    status = 0
+    for path in args.files:
+        try:
+            result = ingest_file(
+                store, path, study=args.study, mapping=mapping, sheet=args.sheet, name=str(path)
+            )
+        except IngestError as exc:
+            _print_problems(exc, store.settings.max_problems_shown)
+            print(f"{path}: nothing imported", file=sys.stderr)
+            status = 1
+            continue
+        print(result.message())
+        for warning in result.warnings:
+            print(f"warning: {warning.line()}")
+    return status
+
+
+def _print_problems(exc: IngestError, limit: int) -> None:
+    for problem in exc.problems[:limit]:
+        print(problem.line(), file=sys.stderr)
+    if exc.total > limit:
+        print(f"... and {exc.total - limit} more problems", file=sys.stderr)
+
+
+def _batches(args: argparse.Namespace) -> int:
+    df = _store(args).batches().drop(columns=["mapping", "warnings"])
+    if args.json:
+        df["imported_at"] = df["imported_at"].astype(str)
+        print(json.dumps(df.to_dict(orient="records"), indent=2))
+    elif df.empty:
+        print("no batches yet")
+    else:
+        print(df.drop(columns=["sha256"]).to_string(index=False))
+    return 0
+
+
+def _remove_batch(args: argparse.Namespace) -> int:
+    removed = _store(args).remove_batch(args.batch_id)
+    print(f"removed batch {args.batch_id} ({removed:,} observations)")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    print(json.dumps(_store(args).stats()))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from cxdata.sample import SAMPLE_DIR, write_sample
+
+    for path in write_sample(args.out or SAMPLE_DIR):
+        print(path)
+    return 0
+
+
+_COMMANDS: dict[str, Any] = {
+    "ingest": _ingest,
+    "batches": _batches,
+    "remove-batch": _remove_batch,
+    "stats": _stats,
+    "sample": _sample,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One Settings object: every knob with its default and a help line (listed in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB = Path("data") / "cxdata.duckdb"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings with defaults; `from_env` applies `CXDATA_*` environment variables."""
+
+    db_path: Path = _setting(DEFAULT_DB, "DuckDB file of the store (CXDATA_DB, --db).")
+    score_min: float = _setting(-3.0, "Lowest value of the graded interaction score scale.")
+    score_max: float = _setting(3.0, "Highest value of the graded interaction score scale.")
+    lock_timeout_s: float = _setting(
+        30.0, "How long a writer waits for another process's write lock before 'busy'."
+    )
+    max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
+    max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
+    upload_limit_mb: int = _setting(500, "Largest file the Upload page accepts, in MB.")
+    load_sample_on_empty: bool = _setting(
+        True, "Load the sample data when the app starts on an empty store."
+    )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then `CXDATA_<NAME>` variables, then explicit overrides (CLI flags)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get("CXDATA_DB" if f.name == "db_path" else f"CXDATA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(raw, f.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "db_path" in values:
+            values["db_path"] = Path(values["db_path"])
+        return replace(cls(), **values)
+
+    @staticmethod
+    def help() -> dict[str, str]:
+        """Setting name -> help line, for docs and the settings page."""
+        return {f.name: f.metadata["help"] for f in fields(Settings)}
+
+
+def _parse(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, Path):
+        return Path(raw)
+    return type(default)(raw)

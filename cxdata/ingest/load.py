@@ -1,0 +1,300 @@
+"""Ingest one file: stage, map, validate, then write one batch in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
+from cxdata.ingest.plan import Plan, build_plan, number, run, text, timestamp
+from cxdata.ingest.problems import IngestError, Problem
+from cxdata.ingest.readers import STAGE_TABLE, Staged, stage_file
+from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
+from cxdata.store import CANONICAL_TEXT, Store
+
+Progress = Callable[[float, str], object]
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file."""
+
+    file: str
+    batch_id: int | None
+    rows: int
+    customers: int
+    already_imported: bool = False
+    dry_run: bool = False
+    columns: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, str] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    description: str = ""
+
+    def message(self) -> str:
+        if self.already_imported:
+            return f"{self.file}: already imported as batch {self.batch_id}; nothing added"
+        if self.dry_run:
+            return f"{self.file}: {self.rows:,} observations would be imported ({self.description})"
+        return (
+            f"{self.file}: imported as batch {self.batch_id}: {self.rows:,} observations, "
+            f"{self.customers:,} customers ({self.description})"
+        )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    *,
+    study: str | None = None,
+    mapping: Mapping | None = None,
+    sheet: str | None = None,
+    name: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Import `path` as one batch, or raise IngestError listing every problem.
+
+    Content already imported (same SHA-256) adds nothing. The file is hashed in a
+    thread while DuckDB parses it, so hashing costs no extra wall time.
+    """
+    mapping = mapping or Mapping()
+    name = name or path.name
+    report = progress or (lambda _f, _m: None)
+    cfg = store.settings
+    with ThreadPoolExecutor(max_workers=1) as pool, store.connect() as con:
+        digest = pool.submit(sha256_of, path)
+        report(0.05, f"Reading {name}")
+        staged = stage_file(con, path, sheet=sheet, name=name)
+        already = store_batch_with_sha(con, digest.result())
+        if already is not None:
+            return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
+        report(0.4, f"Checking {staged.rows:,} rows")
+        try:
+            columns = detect_columns(staged.headers, mapping, name)
+        except IngestError as exc:
+            raise IngestError(staged.problems + exc.problems) from None
+        plan = build_plan(staged, columns, mapping, cfg)
+        problems, total = find_problems(
+            con, staged, plan, rules_for(plan, mapping, cfg), cfg.max_problems_kept
+        )
+        known = list(mapping.stage_order) or [
+            s for (s,) in con.execute("SELECT name FROM stages ORDER BY position").fetchall()
+        ]
+        warnings = (
+            unknown_stages(con, staged, plan, known)
+            if "stage" in columns or (mapping.is_wide)
+            else []
+        )
+        errors = staged.problems + plan.problems + problems
+        if errors:
+            errors.sort(key=lambda p: (p.row or 0, p.column or ""))
+            raise IngestError(errors + warnings, len(staged.problems + plan.problems) + total)
+        extras = infer_types(con, staged, plan.extras)
+        result = IngestResult(
+            name,
+            None,
+            0,
+            0,
+            dry_run=dry_run,
+            columns=columns,
+            extras=extras,
+            warnings=warnings,
+            description=staged.describe(),
+        )
+        if dry_run:
+            result.rows = sum(_count(con, s.keep, s.params) for s in plan.sources)
+            return result
+        report(0.6, "Writing the batch")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result.batch_id, result.rows, result.customers = _write_batch(
+                con, staged, plan, mapping, extras, digest.result(), study, warnings
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        report(1.0, "Done")
+        return result
+
+
+def store_batch_with_sha(con: duckdb.DuckDBPyConnection, sha: str) -> int | None:
+    row = con.execute("SELECT min(batch_id) FROM batches WHERE sha256 = ?", [sha]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _count(con: duckdb.DuckDBPyConnection, keep: str, params: dict[str, object]) -> int:
+    row = run(con, f"SELECT count(*) FROM {STAGE_TABLE} WHERE {keep}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def infer_types(
+    con: duckdb.DuckDBPyConnection, staged: Staged, columns: list[str]
+) -> dict[str, str]:
+    """Type of each extra column: the source's own type, or for text sources the narrowest
+    of BIGINT, DOUBLE, BOOLEAN, TIMESTAMP that every value fits (else VARCHAR)."""
+    candidates = ["BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP"]
+    result: dict[str, str] = {}
+    to_check = []
+    for col in columns:
+        source = staged.source_types.get(col, "VARCHAR")
+        if source != "VARCHAR":
+            result[col] = source
+        else:
+            to_check.append(col)
+    if to_check:
+        checks = ", ".join(
+            f"bool_and({text(c)} IS NULL OR TRY_CAST({text(c)} AS {t}) IS NOT NULL)"
+            for c in to_check
+            for t in candidates
+        )
+        row = con.execute(f"SELECT {checks} FROM {STAGE_TABLE}").fetchone() or ()
+        for i, col in enumerate(to_check):
+            fits = [t for j, t in enumerate(candidates) if row[i * len(candidates) + j]]
+            result[col] = fits[0] if fits else "VARCHAR"
+    return {c: result[c] for c in columns}
+
+
+def _write_batch(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: Plan,
+    mapping: Mapping,
+    extras: dict[str, str],
+    sha: str,
+    study: str | None,
+    warnings: list[Problem],
+) -> tuple[int, int, int]:
+    """Insert batch, observations and customer attributes (caller holds the transaction)."""
+    row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
+    assert row is not None
+    batch_id = int(row[0])
+    default_study = study or Path(staged.file).stem
+    cid = plan.expr("customer_id")
+    values = {
+        c: plan.expr(c) for c in CANONICAL_TEXT if c not in ("customer_id", "stage", "touchpoint")
+    }
+    values["study"] = f"coalesce({values['study']}, $study)"
+    observed_at = timestamp(plan.expr("observed_at"))
+    for source in plan.sources:
+        select = ", ".join(
+            [
+                "$batch",
+                f"rowid + {staged.first_row}",
+                values["observation_id"],
+                cid,
+                values["study"],
+                source.stage,
+                source.touchpoint,
+                values["channel"],
+                values["interaction"],
+                values["method"],
+                values["observer"],
+                values["note"],
+                source.score,
+                observed_at,
+            ]
+        )
+        run(
+            con,
+            f"INSERT INTO observations SELECT {select} FROM {STAGE_TABLE} WHERE {source.keep}",
+            {**source.params, "batch": batch_id, "study": default_study},
+        )
+    for col, dtype in extras.items():
+        numeric = number(text(col)) if dtype in ("BIGINT", "DOUBLE") else "NULL"
+        con.execute(
+            f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, {cid}, $name,
+                    'attribute', $dtype, {text(col)}, {numeric}
+                FROM {STAGE_TABLE} WHERE {text(col)} IS NOT NULL""",
+            {"batch": batch_id, "name": col, "dtype": dtype},
+        )
+    for outcome_name, outcome in plan.outcomes.items():
+        value = text(outcome.column)
+        numeric = (
+            f"CAST(list_contains($positive, lower({value})) AS DOUBLE)"
+            if outcome.positive
+            else number(value)
+        )
+        run(
+            con,
+            f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, {cid}, $name,
+                    'outcome', $dtype, {value}, {numeric}
+                FROM {STAGE_TABLE} WHERE {value} IS NOT NULL""",
+            {
+                "batch": batch_id,
+                "name": outcome_name,
+                "positive": [p.lower() for p in outcome.positive],
+                "dtype": "BOOLEAN" if outcome.positive else "DOUBLE",
+            },
+        )
+    for position, stage in enumerate(mapping.stage_order):
+        con.execute("INSERT OR REPLACE INTO stages VALUES (?, ?)", [stage, position])
+    counts = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id), string_agg(DISTINCT study, ', ') "
+        "FROM observations WHERE batch_id = ?",
+        [batch_id],
+    ).fetchone()
+    assert counts is not None
+    n_rows, n_customers, studies = int(counts[0]), int(counts[1]), counts[2]
+    mapping_record = {
+        "columns": plan.columns,
+        "extras": extras,
+        "format": staged.format,
+        "encoding": staged.encoding,
+        "delimiter": staged.delimiter,
+        **mapping.to_dict(),
+    }
+    con.execute(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            batch_id,
+            staged.file,
+            sha,
+            studies,
+            n_rows,
+            n_customers,
+            json.dumps(mapping_record, default=str),
+            json.dumps([w.line() for w in warnings]),
+        ],
+    )
+    return batch_id, n_rows, n_customers
+
+
+def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> IngestResult:
+    """Ingest an uploaded file's content under its own name (the app's upload path)."""
+    safe_name = Path(name).name or "upload"
+    with tempfile.TemporaryDirectory(prefix="cxdata-upload-") as tmp:
+        path = Path(tmp) / safe_name
+        path.write_bytes(data)
+        return ingest_file(store, path, name=safe_name, **options)
+
+
+def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
+    """Import the committed sample data set (each file with its mapping, if it has one)."""
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR, mapping_for
+
+    results = []
+    for i, name in enumerate(DATA_FILES):
+        if progress:
+            progress(i / len(DATA_FILES), f"Loading sample data: {name}")
+        path = SAMPLE_DIR / name
+        mapping_path = mapping_for(path)
+        mapping = load_mapping(mapping_path) if mapping_path else None
+        results.append(ingest_file(store, path, mapping=mapping))
+    return results

@@ -1,0 +1,136 @@
+"""How a staged file becomes observations: SQL expressions per canonical column.
+
+A plan is built once from the headers and the mapping; validation and the insert use
+the same expressions, so what is checked is exactly what is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from cxdata.config import Settings
+from cxdata.ingest.mapping import REQUIRED, Mapping, Outcome
+from cxdata.ingest.problems import Problem
+from cxdata.ingest.readers import Staged, quote
+
+TIMESTAMP_FORMATS = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M"]
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
+    """Execute with the named parameters the statement uses (DuckDB rejects extra ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def text(column: str | None) -> str:
+    """A staged column as trimmed text, empty strings as NULL (SQL NULL if absent)."""
+    return "NULL" if column is None else f"nullif(trim({quote(column)}), '')"
+
+
+def number(expr: str) -> str:
+    """Text to DOUBLE; a decimal comma (German exports) is accepted."""
+    return f"TRY_CAST(replace({expr}, ',', '.') AS DOUBLE)"
+
+
+def timestamp(expr: str) -> str:
+    """ISO timestamps and dates, or German day.month.year; nothing ambiguous is guessed."""
+    formats = ", ".join(f"'{f}'" for f in TIMESTAMP_FORMATS)
+    return f"coalesce(TRY_CAST({expr} AS TIMESTAMP), try_strptime({expr}, [{formats}]))"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One way rows of the staged table become observations (a wide file has one per item)."""
+
+    stage: str
+    touchpoint: str
+    score: str
+    score_column: str | None
+    keep: str = "TRUE"
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """Canonical column -> staged source header, the observation sources, the extras."""
+
+    columns: dict[str, str]
+    sources: list[Source]
+    extras: list[str]
+    outcomes: dict[str, Outcome]
+    problems: list[Problem] = field(default_factory=list)
+
+    def expr(self, canonical: str) -> str:
+        return text(self.columns.get(canonical))
+
+
+def build_plan(staged: Staged, columns: dict[str, str], mapping: Mapping, cfg: Settings) -> Plan:
+    """Decide the sources and extras; report missing required or mapped columns."""
+    file = staged.file
+    problems: list[Problem] = []
+    used = set(columns.values())
+    sources: list[Source] = []
+    if mapping.is_wide:
+        lo, hi = mapping.wide_scale or (cfg.score_min, cfg.score_max)
+        slope = (cfg.score_max - cfg.score_min) / (hi - lo)
+        na_params = {f"na_{i}": v for i, v in enumerate(mapping.not_applicable)}
+        na = ", ".join(f"${k}" for k in na_params) or "NULL"
+        for i, (column, item) in enumerate(mapping.wide_items.items()):
+            if column not in staged.headers:
+                problems.append(Problem(file, 1, column, None, "wide item column not in the file"))
+                continue
+            used.add(column)
+            rating = number(text(column))
+            keep = f"{text(column)} IS NOT NULL AND {text(column)} NOT IN ({na})"
+            sources.append(
+                Source(
+                    stage=f"$stage_{i}",
+                    touchpoint=f"$touchpoint_{i}",
+                    score=f"{cfg.score_min} + ({rating} - {lo}) * {slope}",
+                    score_column=column,
+                    keep=keep,
+                    params={
+                        f"stage_{i}": item.stage,
+                        f"touchpoint_{i}": item.touchpoint,
+                        **na_params,
+                    },
+                )
+            )
+        required = ["customer_id"]
+    else:
+        sources.append(
+            Source(
+                text(columns.get("stage")),
+                text(columns.get("touchpoint")),
+                number(text(columns.get("score"))),
+                columns.get("score"),
+            )
+        )
+        required = list(REQUIRED)
+    for canonical in required:
+        if canonical not in columns:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    canonical,
+                    None,
+                    f"required column {canonical} is missing (headers: "
+                    f"{', '.join(staged.headers)[:200]})",
+                )
+            )
+    outcomes = {}
+    for name, outcome in mapping.outcomes.items():
+        if outcome.column not in staged.headers:
+            problems.append(
+                Problem(file, 1, outcome.column, None, f"outcome {name}: column not in the file")
+            )
+        else:
+            outcomes[name] = outcome
+            used.add(outcome.column)
+    extras = [h for h in staged.headers if h not in used]
+    return Plan(columns, sources, extras, outcomes, problems)

@@ -1,0 +1,262 @@
+"""The only place that opens DuckDB: connections, schema and its migrations, batches.
+
+DuckDB lets one process at a time hold a database file, so every connection here is
+short-lived: open, do the work, close. When another process holds the file we wait
+(bounded, with back-off) and then say plainly that the database is busy.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pandas as pd
+from ibis.backends.duckdb import Backend as IbisBackend
+
+from cxdata.config import Settings
+
+SCHEMA_VERSION = 1
+
+CANONICAL_TEXT = (
+    "observation_id",
+    "customer_id",
+    "study",
+    "stage",
+    "touchpoint",
+    "channel",
+    "interaction",
+    "method",
+    "observer",
+    "note",
+)
+"""Canonical text columns of an observation, in table order (score and observed_at follow)."""
+
+OBSERVATION_COLUMNS = ("batch_id", "source_row", *CANONICAL_TEXT, "score", "observed_at")
+
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE batch_id_seq START 1",
+        """CREATE TABLE batches (
+            batch_id INTEGER PRIMARY KEY,
+            source_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            study VARCHAR,
+            rows BIGINT NOT NULL,
+            customers BIGINT NOT NULL,
+            mapping VARCHAR NOT NULL,
+            warnings VARCHAR,
+            imported_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE observations (
+            batch_id INTEGER NOT NULL,
+            source_row BIGINT NOT NULL,
+            observation_id VARCHAR,
+            customer_id VARCHAR NOT NULL,
+            study VARCHAR,
+            stage VARCHAR NOT NULL,
+            touchpoint VARCHAR,
+            channel VARCHAR,
+            interaction VARCHAR,
+            method VARCHAR,
+            observer VARCHAR,
+            note VARCHAR,
+            score DOUBLE NOT NULL,
+            observed_at TIMESTAMP)""",
+        """CREATE TABLE customer_attributes (
+            batch_id INTEGER NOT NULL,
+            customer_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            dtype VARCHAR NOT NULL,
+            value VARCHAR,
+            number DOUBLE)""",
+        "CREATE TABLE stages (name VARCHAR PRIMARY KEY, position INTEGER NOT NULL)",
+    ],
+}
+
+
+class StoreError(Exception):
+    """Base class of errors a user should read as a sentence, not a traceback."""
+
+
+class StoreBusyError(StoreError):
+    """Another process kept the database locked for longer than the configured wait."""
+
+
+_LOCK_PATTERNS = re.compile(r"could not set lock|conflicting lock|database is locked", re.I)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.Error) and bool(_LOCK_PATTERNS.search(str(exc)))
+
+
+@dataclass(frozen=True)
+class Store:
+    """A DuckDB database file holding observations, batches and their metadata."""
+
+    path: Path
+    settings: Settings
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, path: Path | str | None = None) -> Store:
+        """Create the folder and schema if needed and return the store."""
+        settings = settings or Settings.from_env()
+        store = cls(Path(path) if path is not None else settings.db_path, settings)
+        store.path.parent.mkdir(parents=True, exist_ok=True)
+        store.migrate()
+        return store
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection; waits (bounded) while another process holds the file."""
+        con = self._open_with_retry()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def ibis(self) -> Iterator[IbisBackend]:
+        """An Ibis backend over a short-lived connection: analytics are Ibis expressions."""
+        with self.connect() as con:
+            yield ibis.duckdb.from_connection(con)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: everything inside lands together or not at all."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.settings.lock_timeout_s
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"The database {self.path} is busy: another process has been writing to "
+                        f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
+                    ) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    def migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
+        with self.connect() as con:
+            version = _schema_version(con)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                con.execute("BEGIN TRANSACTION")
+                for ddl in _MIGRATIONS[target]:
+                    con.execute(ddl)
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
+                )
+                con.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        with self.connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.connect() as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def schema_version(self) -> int:
+        with self.connect() as con:
+            return _schema_version(con)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def query_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read query with bound parameters and return a DataFrame."""
+        with self.connect() as con:
+            return con.execute(sql, params or []).df()
+
+    def batches(self) -> pd.DataFrame:
+        """All batches, newest first."""
+        return self.query_df(
+            "SELECT batch_id, source_name, study, rows, customers, imported_at, sha256, "
+            "mapping, warnings FROM batches ORDER BY batch_id DESC"
+        )
+
+    def stage_order(self) -> list[str]:
+        """Known stages in journey order: configured order first, then by first appearance."""
+        df = self.query_df(
+            """WITH seen AS (SELECT stage, min(batch_id) AS b, min(source_row) AS r
+                             FROM observations GROUP BY stage)
+               SELECT coalesce(s.name, seen.stage) AS stage
+               FROM stages s FULL JOIN seen ON s.name = seen.stage
+               ORDER BY s.position NULLS LAST, seen.b, seen.r"""
+        )
+        return [str(s) for s in df["stage"]]
+
+    def stats(self) -> dict[str, Any]:
+        """Headline counts: observations, customers, batches and stages in journey order."""
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT count(*), count(DISTINCT customer_id) FROM observations"
+            ).fetchone()
+            batches = con.execute("SELECT count(*) FROM batches").fetchone()
+        assert row is not None and batches is not None
+        observed = set(self.query_df("SELECT DISTINCT stage FROM observations")["stage"])
+        return {
+            "observations": int(row[0]),
+            "customers": int(row[1]),
+            "batches": int(batches[0]),
+            "stages": [s for s in self.stage_order() if s in observed],
+        }
+
+    def data_version(self) -> str:
+        """Changes whenever batches are added or removed: a cache key for the app."""
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT count(*), coalesce(max(batch_id), 0), coalesce(sum(batch_id), 0) "
+                "FROM batches"
+            ).fetchone()
+        assert row is not None
+        return f"{row[0]}-{row[1]}-{row[2]}"
+
+    # -- writing -------------------------------------------------------------------------
+
+    def remove_batch(self, batch_id: int) -> int:
+        """Remove a batch and everything it brought; returns the observations removed."""
+        with self.transaction() as con:
+            found = con.execute("SELECT rows FROM batches WHERE batch_id = ?", [batch_id])
+            if found.fetchone() is None:
+                raise StoreError(f"There is no batch {batch_id}.")
+            n = con.execute(
+                "SELECT count(*) FROM observations WHERE batch_id = ?", [batch_id]
+            ).fetchone()
+            con.execute("DELETE FROM observations WHERE batch_id = ?", [batch_id])
+            con.execute("DELETE FROM customer_attributes WHERE batch_id = ?", [batch_id])
+            con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+        return int(n[0]) if n else 0
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0

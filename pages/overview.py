@@ -1,0 +1,37 @@
+"""Data overview: what is in the store, where it was observed, the newest batches."""
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.charts import observations_by_stage
+
+store = ui.store()
+version = store.data_version()
+stats = store.stats()
+
+st.title("Data overview")
+counts = ui.counts(str(store.path), version)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Observations", f"{stats['observations']:,}")
+c2.metric("Customers", f"{stats['customers']:,}")
+c3.metric("Studies", f"{counts['study'].nunique():,}")
+c4.metric("Batches", f"{stats['batches']:,}")
+
+if counts.empty:
+    st.info("The store is empty. Import a file on the Upload page.")
+else:
+    st.caption("Journey stages in order: " + " → ".join(stats["stages"]))
+    st.altair_chart(observations_by_stage(counts, stats["stages"]))
+    st.download_button(
+        "Download these counts (CSV)",
+        counts.drop(columns="stage_position").to_csv(index=False).encode(),
+        "observation_counts.csv",
+        "text/csv",
+    )
+
+st.subheader("Newest batches")
+batches = store.batches().head(10)
+st.dataframe(
+    batches[["batch_id", "source_name", "study", "rows", "customers", "imported_at"]],
+    hide_index=True,
+)

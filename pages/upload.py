@@ -1,0 +1,103 @@
+"""Upload: check a file (mapping, problems), import it as one batch, manage batches."""
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.ingest import IngestError, ingest_bytes, parse_mapping
+from cxdata.store import StoreError
+
+store = ui.store()
+limit = store.settings.upload_limit_mb
+st.title("Upload observations")
+st.caption(
+    "CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252), Excel .xlsx, Parquet, "
+    "JSON or NDJSON. One file becomes one batch: imported completely or not at all."
+)
+
+left, right = st.columns([2, 1])
+upload = left.file_uploader("Observation file", key="upload_file")
+mapping_upload = right.file_uploader(
+    "Mapping file (optional, TOML)", type=["toml"], key="upload_mapping"
+)
+study = right.text_input("Study for rows without one", key="upload_study") or None
+sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet") or None
+
+if upload is not None:
+    data = upload.getvalue()
+    mapping = mapping_upload.getvalue() if mapping_upload else None
+    if len(data) > limit * 1024 * 1024:
+        st.error(
+            f"{upload.name}: {len(data) / 1e6:,.0f} MB is over the upload limit of {limit} "
+            "MB. Import it with `cxdata ingest` instead."
+        )
+        st.stop()
+    checked = ui.preview(
+        str(store.path), store.data_version(), upload.name, data, mapping, study, sheet
+    )
+    if checked.result is None:
+        st.error(
+            f"{upload.name}: {checked.total:,} problem(s) found; nothing can be imported "
+            "until they are fixed. Each row below names the row and column in your file."
+        )
+        st.dataframe(checked.problems, hide_index=True)
+        if checked.total > len(checked.problems or []):
+            st.caption(f"Showing the first {len(checked.problems or []):,} problems.")
+    elif checked.result.already_imported:
+        st.info(checked.result.message())
+    else:
+        result = checked.result
+        st.success(
+            f"{upload.name}: {result.description}. "
+            f"{result.rows:,} observations are ready to import."
+        )
+        st.markdown("**Detected columns**")
+        st.dataframe(
+            [{"canonical column": k, "column in your file": v} for k, v in result.columns.items()]
+            + [
+                {"canonical column": f"attribute ({t})", "column in your file": c}
+                for c, t in result.extras.items()
+            ],
+            hide_index=True,
+        )
+        if result.warnings:
+            st.warning(
+                "Warnings (the rows are kept):\n\n"
+                + "\n".join(f"- {w.line()}" for w in result.warnings)
+            )
+        if st.button("Import", type="primary", key="upload_import"):
+            bar = st.progress(0.0, "Importing…")
+            try:
+                done = ingest_bytes(
+                    store,
+                    upload.name,
+                    data,
+                    study=study,
+                    sheet=sheet,
+                    mapping=parse_mapping(mapping, "mapping.toml") if mapping else None,
+                    progress=lambda f, m: bar.progress(f, m),
+                )
+            except (IngestError, StoreError) as exc:
+                st.error(str(exc))
+            else:
+                st.success(done.message())
+
+st.subheader("Batches")
+batches = store.batches()
+if batches.empty:
+    st.info("No batches yet.")
+else:
+    st.dataframe(
+        batches[["batch_id", "source_name", "study", "rows", "customers", "imported_at"]],
+        hide_index=True,
+    )
+    with st.form("remove_batch"):
+        chosen = st.selectbox(
+            "Remove a batch",
+            batches["batch_id"].tolist(),
+            format_func=lambda b: f"{b}: {batches.set_index('batch_id').at[b, 'source_name']}",
+        )
+        sure = st.checkbox("Yes, remove this batch and all its observations")
+        if st.form_submit_button("Remove batch") and sure:
+            removed = store.remove_batch(int(chosen))
+            st.toast(f"Removed batch {chosen} ({removed:,} observations).")
+            st.rerun()
