@@ -26,7 +26,6 @@ class Settings:
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
-    upload_limit_mb: int = _setting(500, "Largest file the Upload page accepts, in MB.")
     load_sample_on_empty: bool = _setting(
         True, "Load the sample data when the app starts on an empty store."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxdata.charts import NO_CHANNEL
 from cxdata.store import Store
 
 
@@ -15,7 +16,7 @@ def observation_counts(store: Store) -> pd.DataFrame:
             observations=obs.count(), customers=obs.customer_id.nunique()
         )
         df = expr.to_pandas()
-    df["channel"] = df["channel"].fillna("(none)")
+    df["channel"] = df["channel"].fillna(NO_CHANNEL)
     order = {stage: i for i, stage in enumerate(store.stage_order())}
     df["stage_position"] = df["stage"].map(order)
     return df.sort_values(["study", "stage_position", "channel"]).reset_index(drop=True)

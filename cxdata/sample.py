@@ -7,7 +7,10 @@ known right answer. Same seed -> byte-identical files; `sample_data/README.md` d
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +226,12 @@ def _customers(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
+def _pick(weights: Iterable[float], rng: np.random.Generator) -> int:
+    """Index drawn with probability proportional to weights (cheaper than rng.choice)."""
+    cum = list(accumulate(weights))
+    return bisect_right(cum, rng.random() * cum[-1])
+
+
 def _journey(cid: str, p: Persona, rng: np.random.Generator) -> tuple[list[Any], Any, float]:
     """One customer's interactions, their stage effects and latent home-delivery experience."""
     by_study: dict[str, float] = {}
@@ -232,7 +241,7 @@ def _journey(cid: str, p: Persona, rng: np.random.Generator) -> tuple[list[Any],
     others = [s for s in by_study if s != studies[0]]
     if others and rng.random() < p.second_study:
         sw = np.array([by_study[s] for s in others])
-        studies.append(others[rng.choice(len(others), p=sw / sw.sum())])
+        studies.append(others[_pick(sw, rng)])
     chans = [ch for ch in p.channels if STUDY_OF_CHANNEL[ch] in studies]
     cw = np.array([p.channels[ch] for ch in chans])
     eff = np.array(p.effects) + rng.normal(0, 0.4, len(STAGES))
@@ -244,18 +253,17 @@ def _journey(cid: str, p: Persona, rng: np.random.Generator) -> tuple[list[Any],
         minute = day * 1440 + int(rng.integers(9 * 60, 18 * 60))
         if s == skip:
             continue
-        for _ in range(int(rng.choice([1, 2, 3], p=[0.55, 0.35, 0.10]))):
-            ch = chans[rng.choice(len(chans), p=cw / cw.sum())]
+        for _ in range(1 + _pick((0.55, 0.35, 0.10), rng)):
+            ch = chans[_pick(cw, rng)]
             cands = [t for t in TOUCHPOINTS if t.stage == stage and ch in t.channels]
-            tw = np.array([t.weight * p.tp_weights.get(t.name, 1.0) for t in cands])
-            tp = cands[rng.choice(len(cands), p=tw / tw.sum())]
+            tp = cands[_pick([t.weight * p.tp_weights.get(t.name, 1.0) for t in cands], rng)]
             if tp.name == IRRELEVANT:
                 mu, sd = tp.offset, 1.0
             elif tp.name == HOME_DELIVERY:
                 mu, sd = home, 0.6
             else:
                 mu, sd = eff[s] + tp.offset, 1.0
-            score = int(np.clip(np.rint(mu + rng.normal(0, sd)), -3, 3))
+            score = min(3, max(-3, round(mu + sd * rng.standard_normal())))
             suffix, note = _note(tp, score, rng)
             minute += int(rng.integers(2, 25))
             rows.append((cid, stage, tp.name, ch, tp.code, suffix, score, minute, note))

@@ -72,3 +72,16 @@ def preview(
     except IngestError as exc:
         return Preview(None, exc.table(), exc.total, str(exc))
     return Preview(result, None)
+
+
+def batch_table(batches: pd.DataFrame) -> pd.DataFrame:
+    """Batches as a user reads them: plain column names, newest first."""
+    labels = {
+        "batch_id": "Batch",
+        "source_name": "File",
+        "study": "Study",
+        "rows": "Observations",
+        "customers": "Customers",
+        "imported_at": "Imported at",
+    }
+    return batches[list(labels)].rename(columns=labels)

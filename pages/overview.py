@@ -30,8 +30,4 @@ else:
     )
 
 st.subheader("Newest batches")
-batches = store.batches().head(10)
-st.dataframe(
-    batches[["batch_id", "source_name", "study", "rows", "customers", "imported_at"]],
-    hide_index=True,
-)
+st.dataframe(ui.batch_table(store.batches().head(10)), hide_index=True)

@@ -7,7 +7,6 @@ from cxdata.ingest import IngestError, ingest_bytes, parse_mapping
 from cxdata.store import StoreError
 
 store = ui.store()
-limit = store.settings.upload_limit_mb
 st.title("Upload observations")
 st.caption(
     "CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252), Excel .xlsx, Parquet, "
@@ -25,12 +24,6 @@ sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet")
 if upload is not None:
     data = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
-    if len(data) > limit * 1024 * 1024:
-        st.error(
-            f"{upload.name}: {len(data) / 1e6:,.0f} MB is over the upload limit of {limit} "
-            "MB. Import it with `cxdata ingest` instead."
-        )
-        st.stop()
     checked = ui.preview(
         str(store.path), store.data_version(), upload.name, data, mapping, study, sheet
     )
@@ -86,10 +79,7 @@ batches = store.batches()
 if batches.empty:
     st.info("No batches yet.")
 else:
-    st.dataframe(
-        batches[["batch_id", "source_name", "study", "rows", "customers", "imported_at"]],
-        hide_index=True,
-    )
+    st.dataframe(ui.batch_table(batches), hide_index=True)
     with st.form("remove_batch"):
         chosen = st.selectbox(
             "Remove a batch",

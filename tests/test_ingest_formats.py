@@ -14,7 +14,7 @@ from cxdata.ingest import IngestError, ingest_file
 ROWS = [
     ("C1", "Purchase", "Store checkout", 2, "Schöne Beratung, 5 € Rabatt"),
     ("C1", "Delivery", "Home delivery", -3, "Paket kam zu spät"),
-    ("C2", "Purchase", "Web checkout", -1, "Zahlung: Fehler \"3DS\""),
+    ("C2", "Purchase", "Web checkout", -1, 'Zahlung: Fehler "3DS"'),
 ]
 
 
@@ -50,8 +50,12 @@ def test_csv_delimiters(store, write, delim):
 
 @pytest.mark.parametrize(
     ("encoding", "label"),
-    [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"), ("utf-16", "UTF-16"),
-     ("cp1252", "Windows-1252")],
+    [
+        ("utf-8", "UTF-8"),
+        ("utf-8-sig", "UTF-8 with BOM"),
+        ("utf-16", "UTF-16"),
+        ("cp1252", "Windows-1252"),
+    ],
 )
 def test_csv_encodings(store, write, encoding, label):
     result = ingest_file(store, write("log.csv", _csv(";"), encoding=encoding))
@@ -125,8 +129,10 @@ def test_parquet(store, tmp_path):
 
 
 def test_json_array_and_ndjson(store, write):
-    records = [dict(zip(["customer_id", "stage", "touchpoint", "score", "note"], r, strict=True))
-               for r in ROWS]
+    records = [
+        dict(zip(["customer_id", "stage", "touchpoint", "score", "note"], r, strict=True))
+        for r in ROWS
+    ]
     ingest_file(store, write("log.json", json.dumps(records, ensure_ascii=False)))
     _assert_rows(store, first_row=1)
     ndjson = "\n".join(json.dumps({**r, "customer_id": r["customer_id"] + "x"}) for r in records)

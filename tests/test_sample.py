@@ -162,6 +162,20 @@ def test_nps_driven_by_home_delivery_not_chatbot(long: pd.DataFrame) -> None:
     assert ((nps >= 7) == (satisfied == 1)).mean() > 0.85
 
 
+def test_within_a_persona_only_home_delivery_relates_to_nps(
+    long: pd.DataFrame, truth: pd.Series
+) -> None:
+    """Raw correlations of other touchpoints with NPS are persona confounding, nothing more."""
+    per_tp = long.groupby(["customer_id", "touchpoint"])["score"].mean().unstack()
+    ranks = per_tp.rank().assign(nps=long.groupby("customer_id")["nps"].first().rank())
+    resid = ranks - ranks.groupby(truth.loc[ranks.index]).transform("mean")
+    within = resid.drop(columns="nps").corrwith(resid["nps"])
+    assert within[HOME_DELIVERY] > 0.5
+    others = within.drop(HOME_DELIVERY)[per_tp.notna().sum() >= 150]
+    assert len(others) >= 20
+    assert others.abs().max() < 0.15, others.abs().idxmax()
+
+
 def test_survey_matches_its_mapping_and_the_personas(
     written: Path, tables: dict[str, pd.DataFrame], truth: pd.Series
 ) -> None:
@@ -246,7 +260,8 @@ def test_mapping_for(written: Path) -> None:
 
 
 def test_sample_dir_is_the_repo_folder() -> None:
-    assert SAMPLE_DIR == Path(sample.__file__).resolve().parent.parent / "sample_data"
+    expected = Path(sample.__file__).resolve().parent.parent / "sample_data"
+    assert expected == SAMPLE_DIR
 
 
 def test_personas_are_recoverable_by_clustering(long: pd.DataFrame, truth: pd.Series) -> None:

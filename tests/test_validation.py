@@ -27,7 +27,7 @@ def test_all_row_rules_reported_at_once(store, write):
         "C5,Delivery,4,\n"  # row 7: out of scale
         "C6,Delivery,-3.5,\n"  # row 8: out of scale
         "C7,Delivery,1,32.13.2026\n"  # row 9: bad timestamp
-        "C8,Delivery,\"-1,5\",14.03.2026 09:30\n",  # row 10 fine (decimal comma)
+        'C8,Delivery,"-1,5",14.03.2026 09:30\n',  # row 10 fine (decimal comma)
     )
     found = _problems(store, path)
     assert found == {

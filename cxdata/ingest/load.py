@@ -149,7 +149,13 @@ def infer_types(
 ) -> dict[str, str]:
     """Type of each extra column: the source's own type, or for text sources the narrowest
     of BIGINT, DOUBLE, BOOLEAN, TIMESTAMP that every value fits (else VARCHAR)."""
-    candidates = ["BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP"]
+    fits_type = {
+        "BIGINT": "regexp_full_match({v}, '[+-]?[0-9]{{1,18}}')",
+        "DOUBLE": "TRY_CAST({v} AS DOUBLE) IS NOT NULL",
+        "BOOLEAN": "lower({v}) IN ('true', 'false')",
+        "TIMESTAMP": "TRY_CAST({v} AS TIMESTAMP) IS NOT NULL",
+    }
+    candidates = list(fits_type)
     result: dict[str, str] = {}
     to_check = []
     for col in columns:
@@ -160,7 +166,7 @@ def infer_types(
             to_check.append(col)
     if to_check:
         checks = ", ".join(
-            f"bool_and({text(c)} IS NULL OR TRY_CAST({text(c)} AS {t}) IS NOT NULL)"
+            f"bool_and({text(c)} IS NULL OR {fits_type[t].format(v=text(c))})"
             for c in to_check
             for t in candidates
         )
@@ -258,7 +264,7 @@ def _write_batch(
         "format": staged.format,
         "encoding": staged.encoding,
         "delimiter": staged.delimiter,
-        **mapping.to_dict(),
+        "mapping_file": mapping.to_dict(),
     }
     con.execute(
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",

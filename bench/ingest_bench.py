@@ -1,0 +1,441 @@
+"""Validated ingest of a generated CSV observation log, beside its peer and its limit.
+
+    python bench/ingest_bench.py                      # 1M and 10M rows
+    python bench/ingest_bench.py --rows 100000        # a quick check
+    python bench/ingest_bench.py --rows 1000000 --repeat 3
+
+Three contenders load the same CSV into a fresh DuckDB file, each in its own fresh
+Python process (so its peak memory is its own):
+
+- cxdata: ``cxdata.ingest.ingest_file`` (stage, map, validate every row, write one batch);
+- pandas: ``pandas.read_csv`` then ``CREATE TABLE ... AS SELECT * FROM df`` (the peer);
+- duckdb: ``CREATE TABLE ... AS SELECT * FROM read_csv(...)`` (the limit).
+
+Time is measured inside the child around the work only (open, load, close; not the
+interpreter start-up or imports). Peak memory is the child's own ``ru_maxrss``. Results
+go to the terminal and to ``bench/results/ingest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / ".work"
+RESULTS = BENCH / "results" / "ingest.json"
+CONTENDERS = ("cxdata", "pandas", "duckdb")
+LIMIT, PEER, OURS = "duckdb", "pandas", "cxdata"
+TARGET_RATIO = 1.3
+TARGET_MEMORY_ROWS = 10_000_000
+TARGET_MEMORY_MB = 1536.0  # 1.5 GiB
+
+STAGES = ["Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support"]
+TOUCHPOINTS = [
+    ["Shop window", "Social media", "TV spot", "Search ad"],
+    ["Website", "App browse", "Store shelf", "Comparison site"],
+    ["Checkout", "Cashier", "Payment page", "Voucher"],
+    ["Home delivery", "Click and collect", "Parcel locker", "Tracking page"],
+    ["Unboxing", "First use", "Manual", "App experience"],
+    ["Hotline", "Chatbot", "Returns desk", "E-mail support"],
+]
+CHANNELS = ["store", "web", "app", "phone", "mail"]
+METHODS = ["Mystery shopping", "Session recording", "Shadowing", "Diary study"]
+NOTES = [
+    "Customer smiled at the greeting",
+    "Waited longer than expected",
+    "Could not find the product",
+    "Praised the friendly staff",
+    "Abandoned the basket",
+    "Asked for help twice",
+    "Completed the task quickly",
+    "Complained about the price",
+    "Left without buying",
+    "Recommended the shop to a friend",
+]
+AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+REGIONS = ["North", "South", "East", "West", "Central"]
+TIERS = ["None", "Bronze", "Silver", "Gold"]
+STUDIES = ["Retail store visits", "E-commerce sessions", "Call centre calls"]
+
+
+# -- the CSV -------------------------------------------------------------------------------
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def csv_path(rows: int, folder: Path) -> Path:
+    return folder / f"observations_{rows}.csv"
+
+
+def ensure_csv(rows: int, folder: Path) -> Path:
+    """The observation log with `rows` rows: reused if present, else generated in a child
+    process (the parent stays small: it imports neither DuckDB nor pandas)."""
+    path = csv_path(rows, folder)
+    if not path.exists():
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--generate", str(rows)]
+        subprocess.run([*cmd, "--work", str(folder)], check=True)  # noqa: S603
+    return path
+
+
+def generate_csv(rows: int, folder: Path) -> Path:
+    """Write the observation log with `rows` rows with DuckDB (fast, parallel)."""
+    path = csv_path(rows, folder)
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    customers = max(1, rows // 15)
+    touchpoints = [tp for per_stage in TOUCHPOINTS for tp in per_stage]
+    # i % customers: every customer has ~15 observations scattered through the file, and
+    # its attributes depend on the customer only (one value per customer and attribute).
+    query = f"""
+        SELECT
+            'O-' || lpad(CAST(i AS VARCHAR), 10, '0') AS observation_id,
+            'C' || lpad(CAST(c AS VARCHAR), 8, '0') AS customer_id,
+            {_sql_list(STUDIES)}[c % 3 + 1] AS study,
+            {_sql_list(STAGES)}[i % 6 + 1] AS stage,
+            {_sql_list(touchpoints)}[(i % 6) * 4 + CAST(h % 4 AS BIGINT) + 1] AS touchpoint,
+            {_sql_list(CHANNELS)}[CAST((h >> 8) % 5 AS BIGINT) + 1] AS channel,
+            'I-' || (i % 6) || '-' || CAST((h >> 16) % 40 AS BIGINT) AS interaction,
+            CAST((h >> 24) % 7 AS BIGINT) - 3 AS score,
+            strftime(TIMESTAMP '2026-01-01 08:00:00'
+                     + to_seconds(CAST((h >> 32) % 31536000 AS BIGINT)),
+                     '%Y-%m-%dT%H:%M:%S') AS observed_at,
+            {_sql_list(METHODS)}[c % 4 + 1] AS method,
+            'OBS-' || lpad(CAST(c % 40 AS VARCHAR), 2, '0') AS observer,
+            {_sql_list(NOTES)}[CAST((h >> 40) % 10 AS BIGINT) + 1] AS note,
+            {_sql_list(AGE_BANDS)}[c % 6 + 1] AS age_band,
+            {_sql_list(REGIONS)}[(c // 6) % 5 + 1] AS region,
+            {_sql_list(TIERS)}[(c // 30) % 4 + 1] AS loyalty_tier,
+            (c * 7) % 11 AS nps
+        FROM (SELECT range AS i, range % {customers} AS c, hash(range) AS h
+              FROM range({rows}))
+        ORDER BY i"""  # noqa: S608 (constants only)
+    partial = path.with_suffix(".partial.csv")
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY ({query}) TO '{partial}' (HEADER, DELIMITER ',')")
+    finally:
+        con.close()
+    partial.rename(path)
+    return path
+
+
+# -- one contender, in its own process -------------------------------------------------------
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory in MiB.
+
+    VmHWM, not ru_maxrss: after fork + exec, Linux carries the parent's high-water mark
+    into the child's ru_maxrss, so a child of a big parent would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _count(db: Path, table: str) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+    finally:
+        con.close()
+    return int(row[0]) if row else -1
+
+
+def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, Any]:
+    """Load `csv` into the fresh database `db`; time the work only; check the row count."""
+    import duckdb
+
+    setup = 0.0
+    if contender == OURS:
+        from cxdata.config import Settings
+        from cxdata.ingest import ingest_file
+        from cxdata.store import Store
+
+        start = time.perf_counter()
+        store = Store.open(Settings(), path=db)  # creates the schema: not part of the ingest
+        setup = time.perf_counter() - start
+        base = _peak_mb()
+        start = time.perf_counter()
+        result = ingest_file(store, csv)
+        seconds = time.perf_counter() - start
+        if result.rows != expect_rows:
+            raise SystemExit(f"cxdata: ingest_file reported {result.rows} rows, not {expect_rows}")
+        table = "observations"
+    elif contender == PEER:
+        import pandas as pd
+
+        base = _peak_mb()
+        start = time.perf_counter()
+        df = pd.read_csv(csv)
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE observations AS SELECT * FROM df")
+        con.close()
+        seconds = time.perf_counter() - start
+        del df
+        table = "observations"
+    elif contender == LIMIT:
+        base = _peak_mb()
+        start = time.perf_counter()
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE observations AS SELECT * FROM read_csv(?)", [str(csv)])
+        con.close()
+        seconds = time.perf_counter() - start
+        table = "observations"
+    else:
+        raise SystemExit(f"unknown contender {contender!r}")
+    peak = _peak_mb()
+    stored = _count(db, table)
+    if stored != expect_rows:
+        raise SystemExit(f"{contender}: {stored} rows stored in {table}, expected {expect_rows}")
+    return {
+        "contender": contender,
+        "rows": expect_rows,
+        "seconds": seconds,
+        "setup_seconds": setup,
+        "peak_mb": peak,
+        "baseline_mb": base,
+        "stored_rows": stored,
+        "db_mb": db.stat().st_size / 2**20,
+    }
+
+
+def spawn(contender: str, csv: Path, rows: int, folder: Path) -> dict[str, Any]:
+    """Run one contender in a fresh interpreter on a fresh database, then delete it."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"run-{contender}-", dir=folder))
+    try:
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--one",
+            contender,
+            "--csv",
+            str(csv),
+            "--db",
+            str(run_dir / "cx.duckdb"),
+            "--expect-rows",
+            str(rows),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            return {
+                "contender": contender,
+                "rows": rows,
+                "error": f"exit {proc.returncode}: " + " | ".join(tail),
+            }
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def _warm(path: Path) -> None:
+    """Read the file once so no contender pays for the first read from disk."""
+    with path.open("rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fastest run's time; the highest peak memory of all runs (the conservative one)."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    best = dict(min(ok, key=lambda r: r["seconds"]))
+    best["peak_mb"] = max(r["peak_mb"] for r in ok)
+    best["all_seconds"] = [r["seconds"] for r in ok]
+    return best
+
+
+def summarise(rows: int, best: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def seconds(name: str) -> float | None:
+        return best[name].get("seconds") if name in best else None
+
+    limit, ours, peer = seconds(LIMIT), seconds(OURS), seconds(PEER)
+    return {
+        "rows": rows,
+        "contenders": best,
+        "cxdata_vs_limit": ours / limit if ours and limit else None,
+        "pandas_vs_cxdata": peer / ours if peer and ours else None,
+    }
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    rows = summary["rows"]
+    best = summary["contenders"]
+    limit = best.get(LIMIT, {}).get("seconds")
+    ours = best.get(OURS, {}).get("seconds")
+    print(f"\n{rows:,} rows")
+    header = f"{'contender':<10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'x limit':>8}"
+    print(header + f" {'pandas/this':>12}")
+    print("-" * (len(header) + 13))
+    for name in CONTENDERS:
+        r = best.get(name)
+        if r is None:
+            continue
+        if "error" in r:
+            print(f"{name:<10} FAILED: {r['error']}")
+            continue
+        s = r["seconds"]
+        ratio = f"{s / limit:.2f}x" if limit else "-"
+        peer = best.get(PEER, {}).get("seconds")
+        vs_peer = f"{peer / s:.2f}x" if name == OURS and peer else ""
+        line = f"{name:<10} {s:>9.2f} {rows / s:>12,.0f} {r['peak_mb']:>9,.0f} {ratio:>8}"
+        print(f"{line} {vs_peer:>12}")
+    if ours and summary["pandas_vs_cxdata"]:
+        print(f"pandas takes {summary['pandas_vs_cxdata']:.2f}x the time of cxdata")
+
+
+def check_targets(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The targets, each with whether it was met (None: not measured in this run)."""
+    targets = []
+    for s in summaries:
+        ratio = s["cxdata_vs_limit"]
+        targets.append(
+            {
+                "target": f"{s['rows']:,} rows: validated ingest within {TARGET_RATIO}x of "
+                "the bare DuckDB limit",
+                "value": None if ratio is None else round(ratio, 3),
+                "met": None if ratio is None else ratio <= TARGET_RATIO,
+            }
+        )
+        peer = s["pandas_vs_cxdata"]
+        targets.append(
+            {
+                "target": f"{s['rows']:,} rows: faster than the pandas peer",
+                "value": None if peer is None else round(peer, 3),
+                "met": None if peer is None else peer > 1.0,
+            }
+        )
+    big = [s for s in summaries if s["rows"] >= TARGET_MEMORY_ROWS]
+    peak = None
+    if big:
+        ours = max(big, key=lambda s: s["rows"])["contenders"].get(OURS, {})
+        peak = ours.get("peak_mb")
+    targets.append(
+        {
+            "target": f"peak memory at {TARGET_MEMORY_ROWS:,} rows under 1.5 GB "
+            f"({TARGET_MEMORY_MB:.0f} MB)",
+            "value": None if peak is None else round(peak),
+            "met": None if peak is None else peak < TARGET_MEMORY_MB,
+        }
+    )
+    return targets
+
+
+def machine() -> dict[str, Any]:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": version("duckdb"),
+        "pandas": version("pandas"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender; best kept")
+    parser.add_argument("--work", type=Path, default=WORK, help="folder for CSVs and databases")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--one", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--expect-rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.generate:
+        generate_csv(args.generate, args.work)
+        return 0
+
+    if args.one:
+        if args.csv is None or args.db is None or args.expect_rows is None:
+            parser.error("--one needs --csv, --db and --expect-rows")
+        print(json.dumps(run_one(args.one, args.csv, args.db, args.expect_rows)))
+        return 0
+
+    info = machine()
+    command = "python bench/ingest_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    print(
+        f"{command.strip()}  ({info['cpus']} CPUs, {info['memory_gb']} GB, "
+        f"DuckDB {info['duckdb']}, pandas {info['pandas']})"
+    )
+    summaries = []
+    for rows in args.rows:
+        start = time.perf_counter()
+        csv = ensure_csv(rows, args.work)
+        print(
+            f"CSV: {csv} ({csv.stat().st_size / 2**20:,.0f} MB, "
+            f"ready in {time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+        _warm(csv)
+        runs: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTENDERS}
+        for _ in range(args.repeat):
+            for contender in (LIMIT, OURS, PEER):
+                result = spawn(contender, csv, rows, args.work)
+                runs[contender].append(result)
+                took = result.get("seconds")
+                state = f"{took:.2f} s" if took is not None else result["error"]
+                print(f"  {contender}: {state}", flush=True)
+        summary = summarise(rows, {c: best_of(r) for c, r in runs.items()})
+        summary["runs"] = runs
+        summaries.append(summary)
+        print_table(summary)
+
+    targets = check_targets(summaries)
+    print(
+        f"\nTargets: validated ingest within {TARGET_RATIO}x of the bare DuckDB limit and "
+        f"faster than the pandas peer; peak memory at {TARGET_MEMORY_ROWS:,} rows under 1.5 GB"
+    )
+    for t in targets:
+        verdict = {True: "MET", False: "MISSED", None: "not measured"}[t["met"]]
+        value = "" if t["value"] is None else f" (measured: {t['value']})"
+        print(f"  [{verdict}] {t['target']}{value}")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "benchmark": "ingest",
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command.strip(),
+        "repeat": args.repeat,
+        "machine": info,
+        "sizes": summaries,
+        "targets": targets,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nResults written to {args.out}")
+    return 0 if all(t["met"] is not False for t in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
