@@ -22,12 +22,12 @@ class Settings:
     score_min: float = _setting(-3.0, "Lowest value of the graded interaction score scale.")
     score_max: float = _setting(3.0, "Highest value of the graded interaction score scale.")
     lock_timeout_s: float = _setting(
-        30.0, "How long a writer waits for another process's write lock before 'busy'."
+        30.0, 'How long a writer waits for another process\'s write lock before "busy".'
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
     load_sample_on_empty: bool = _setting(
-        True, "Load the sample data when the app starts on an empty store."
+        True, "Load the sample data when the app starts on a store that never had data."
     )
 
     @classmethod

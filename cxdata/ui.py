@@ -6,7 +6,7 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -48,7 +48,7 @@ class Preview:
     """A dry run of an upload: what would be imported, or every problem."""
 
     result: IngestResult | None
-    problems: pd.DataFrame | None
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     total: int = 0
     message: str = ""
 
@@ -71,7 +71,7 @@ def preview(
         )
     except IngestError as exc:
         return Preview(None, exc.table(), exc.total, str(exc))
-    return Preview(result, None)
+    return Preview(result)
 
 
 def batch_table(batches: pd.DataFrame) -> pd.DataFrame:

@@ -33,8 +33,8 @@ if upload is not None:
             "until they are fixed. Each row below names the row and column in your file."
         )
         st.dataframe(checked.problems, hide_index=True)
-        if checked.total > len(checked.problems or []):
-            st.caption(f"Showing the first {len(checked.problems or []):,} problems.")
+        if checked.total > len(checked.problems):
+            st.caption(f"Showing the first {len(checked.problems):,} problems.")
     elif checked.result.already_imported:
         st.info(checked.result.message())
     else:

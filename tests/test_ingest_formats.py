@@ -65,7 +65,7 @@ def test_csv_encodings(store, write, encoding, label):
 
 def test_latin1_bytes_outside_windows_1252(store, write):
     # 0x81 is undefined in Windows-1252: the file is read as Latin-1 instead of failing.
-    data = "customer_id,stage,score,note\nC1,Usage,1,Gr".encode() + b"\xfc\x81e\n"
+    data = b"customer_id,stage,score,note\nC1,Usage,1,Gr" + b"\xfc\x81e\n"
     ingest_file(store, write("legacy.csv", data))
     assert _stored(store)["note"][0] == "Grü\x81e"
 

@@ -293,7 +293,7 @@ def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> Ingest
 
 def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
     """Import the committed sample data set (each file with its mapping, if it has one)."""
-    from cxdata.sample import DATA_FILES, SAMPLE_DIR, mapping_for
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
 
     results = []
     for i, name in enumerate(DATA_FILES):
@@ -302,5 +302,5 @@ def load_sample(store: Store, progress: Progress | None = None) -> list[IngestRe
         path = SAMPLE_DIR / name
         mapping_path = mapping_for(path)
         mapping = load_mapping(mapping_path) if mapping_path else None
-        results.append(ingest_file(store, path, mapping=mapping))
+        results.append(ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name)))
     return results

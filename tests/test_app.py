@@ -1,0 +1,126 @@
+"""AppTest of the router and its pages: what a user reads, not only the absence of errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cxdata.config import Settings
+from cxdata.sample import SAMPLE_DIR
+from cxdata.store import Store
+from tests.conftest import ROOT
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    db = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CXDATA_DB", str(db))
+    monkeypatch.chdir(ROOT)
+    return db
+
+
+def _start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _sample_observation_count() -> int:
+    """Rows of the long sample files plus the non-N/A ratings of the wide survey."""
+    long = sum(
+        len(pd.read_csv(SAMPLE_DIR / f, sep=None, engine="python"))
+        for f in ("retail_store_visits.csv", "ecommerce_sessions_de.csv")
+    )
+    long += len(pd.read_parquet(SAMPLE_DIR / "call_centre_calls.parquet"))
+    survey = pd.read_csv(SAMPLE_DIR / "survey_wide.csv")
+    items = [c for c in survey.columns if c.startswith("Q")]
+    return long + int((survey[items] != 0).sum().sum())
+
+
+def test_first_start_loads_sample_and_overview_shows_it(app_db):
+    at = _start()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Observations"] == f"{_sample_observation_count():,}"
+    assert metrics["Customers"] == "2,400"
+    assert metrics["Studies"] == "4"
+    assert metrics["Batches"] == "4"
+    assert (
+        "Awareness → Consideration → Purchase → Delivery → Usage → Support"
+        in [c.value for c in at.caption][0]
+    )
+    batches = at.dataframe[0].value
+    assert sorted(batches["File"]) == sorted(
+        [
+            "retail_store_visits.csv",
+            "ecommerce_sessions_de.csv",
+            "call_centre_calls.parquet",
+            "survey_wide.csv",
+        ]
+    )
+    # Emptying the store later does not bring the sample back on the next start.
+    store = Store.open(Settings(), app_db)
+    for batch_id in store.batches()["batch_id"]:
+        store.remove_batch(int(batch_id))
+    at = _start()
+    assert {m.label: m.value for m in at.metric}["Observations"] == "0"
+    assert "The store is empty" in at.info[0].value
+
+
+def test_upload_checks_then_imports_and_lists_the_batch(app_db):
+    at = _start("pages/upload.py")
+    content = b"Kundennummer;Phase;Bewertung;Notiz\nK-1;Purchase;2;gut\nK-2;Delivery;-1;spaet\n"
+    at.file_uploader(key="upload_file").upload("feld.csv", content, "text/csv").run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("feld.csv: CSV, UTF-8, semicolon-separated, 2 rows.")
+    assert "2 observations are ready to import" in at.success[0].value
+    detected = at.dataframe[0].value
+    assert dict(
+        zip(detected["canonical column"], detected["column in your file"], strict=True)
+    ) == {"customer_id": "Kundennummer", "stage": "Phase", "score": "Bewertung", "note": "Notiz"}
+    at.button(key="upload_import").click().run()
+    assert not at.exception, at.exception
+    assert any(
+        s.value.startswith("feld.csv: imported as batch 5: 2 observations, 2 customers")
+        for s in at.success
+    )
+    batches = at.dataframe[-1].value
+    assert batches.iloc[0]["File"] == "feld.csv" and batches.iloc[0]["Observations"] == 2
+    store = Store.open(Settings(), app_db)
+    assert (
+        store.query_df("SELECT count(*) AS n FROM observations WHERE customer_id LIKE 'K-%'")["n"][
+            0
+        ]
+        == 2
+    )
+
+
+def test_upload_with_problems_shows_every_problem_and_imports_nothing(app_db):
+    at = _start("pages/upload.py")
+    before = Store.open(Settings(), app_db).stats()["observations"]
+    content = b"customer_id,stage,score\nC1,Purchase,5\n,Delivery,1\nC3,Usage,gut\n"
+    at.file_uploader(key="upload_file").upload("bad.csv", content, "text/csv").run()
+    assert "3 problem(s) found; nothing can be imported" in at.error[0].value
+    problems = at.dataframe[0].value
+    assert problems[["row", "column", "value"]].fillna("").values.tolist() == [
+        [2, "score", "5"],
+        [3, "customer_id", ""],
+        [4, "score", "gut"],
+    ]
+    assert not [b for b in at.button if b.key == "upload_import"]
+    assert Store.open(Settings(), app_db).stats()["observations"] == before
+
+
+def test_remove_batch_from_the_upload_page(app_db):
+    at = _start("pages/upload.py")
+    at.selectbox[0].set_value(4)
+    at.checkbox[0].check()
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    store = Store.open(Settings(), app_db)
+    assert sorted(store.batches()["batch_id"]) == [1, 2, 3]

@@ -1,0 +1,125 @@
+"""Real browser: `streamlit run` on 127.0.0.1, Debian's Chromium via Playwright; every page is
+visited and screenshotted (screenshots/), a file is uploaded and imported on the Upload page."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cxdata.config import Settings
+from cxdata.store import Store
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = ROOT / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip("needs Debian's chromium: apt-get install -y chromium", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def app(tmp_path):
+    port = _free_port()
+    db = tmp_path / "browser.duckdb"
+    env = {**os.environ, "CXDATA_DB": str(db)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.3)
+        yield url, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _settle(page, text: str, timeout_ms: int = 60_000) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+    page.wait_for_timeout(1500)  # let charts finish drawing
+
+
+def test_every_page_and_an_upload(app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, db = app
+    SHOTS.mkdir(exist_ok=True)
+    upload = tmp_path / "browser_upload.csv"
+    upload.write_text("customer_id,stage,score,note\nB-1,Purchase,3,great\nB-2,Usage,-2,slow\n")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, timeout=120_000)
+        _settle(page, "Where were observations made?", 120_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1
+        page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+
+        page.goto(url + "upload")
+        _settle(page, "Upload observations")
+        page.locator('input[type="file"]').first.set_input_files(str(upload))
+        _settle(page, "2 observations are ready to import")
+        page.screenshot(path=str(SHOTS / "upload_checked.png"), full_page=True)
+        page.get_by_role("button", name="Import").click()
+        _settle(page, "browser_upload.csv: imported as batch 5")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(SHOTS / "upload_imported.png"), full_page=True)
+        browser.close()
+    batches = Store.open(Settings(), db).batches()
+    assert batches.iloc[0]["source_name"] == "browser_upload.csv"
+    assert batches.iloc[0]["rows"] == 2
