@@ -1,4 +1,4 @@
-"""cxdata dashboard: the router. Pages are registered here; each is a thin file in pages/."""
+"""cxdata dashboard: the router. Pages are registered here; each is a thin file in app_pages/."""
 
 import streamlit as st
 
@@ -8,17 +8,21 @@ st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout=
 
 store = ui.store()
 ui.ensure_data(store)
+ui.sidebar_filters(store)
 
 navigation = st.navigation(
     {
         "Research": [
             st.Page(
-                "pages/overview.py",
+                "app_pages/overview.py",
                 title="Data overview",
                 icon=":material/table_chart:",
                 default=True,
             ),
-            st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+            st.Page("app_pages/upload.py", title="Upload", icon=":material/upload_file:"),
+        ],
+        "Executive": [
+            st.Page("app_pages/heatmaps.py", title="Journey heatmaps", icon=":material/grid_on:"),
         ],
     }
 )

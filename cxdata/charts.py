@@ -45,3 +45,119 @@ def observations_by_stage(counts: pd.DataFrame, stage_order: list[str]) -> alt.C
             title="Where were observations made? Observations per stage and channel, by study"
         )
     )
+
+
+NET_SCALE = alt.Scale(domain=[-1, 1], domainMid=0, scheme="redblue")
+"""Fixed diverging scale for net experience: red = disappointment, blue = delight, white =
+neutral. ColorBrewer's RdBu is safe for the common colour-vision deficiencies. The domain
+never follows the data, so colours mean the same under every filter."""
+
+
+def net_legend(delight: float, disappointment: float) -> alt.Legend:
+    """Legend whose ticks are the scale ends and the verdict thresholds."""
+    return alt.Legend(
+        title=(
+            f"Net experience = delighted share − disappointed share "
+            f"(delight ≥ {delight:+g}, disappointment ≤ {disappointment:+g})"
+        ),
+        values=[-1, disappointment, delight, 1],
+        format="+.1f",
+        labelOverlap=False,
+        gradientLength=420,
+        orient="bottom",
+        direction="horizontal",
+        titleLimit=800,
+    )
+
+
+def heatmap_frame(scores: pd.DataFrame, row: str) -> pd.DataFrame:
+    """Scores with the text a person reads in a cell and in its tooltip."""
+    df = scores.copy()
+    df["row"] = df[row].astype(str)
+    df["label"] = df["net_experience"].map("{:+.2f}".format) + df["low_n"].map(
+        {True: " (low n)", False: ""}
+    )
+    df["mean_ci"] = [
+        f"{m:+.2f} ({lo:+.2f} to {hi:+.2f})" if pd.notna(lo) else f"{m:+.2f} (n too small)"
+        for m, lo, hi in zip(df["mean_score"], df["ci_low"], df["ci_high"], strict=True)
+    ]
+    return df
+
+
+def heatmap(
+    scores: pd.DataFrame,
+    row: str,
+    row_title: str,
+    stage_order: list[str],
+    title: str,
+    delight: float,
+    disappointment: float,
+    row_order: list[str] | None = None,
+) -> alt.Chart:
+    """Stage (columns, journey order) x `row` heatmap of net experience; low-n cells faded
+    and labelled; a click selects a cell (selection name `cell`)."""
+    df = heatmap_frame(scores, row)
+    select = alt.selection_point(name="cell", fields=["stage", "row"], on="click")
+    base = alt.Chart(df).encode(
+        x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y(
+            "row:N", sort=row_order or "ascending", title=row_title, axis=alt.Axis(labelLimit=220)
+        ),
+    )
+    cells = (
+        base.mark_rect(stroke="white", strokeWidth=2)
+        .encode(
+            color=alt.Color(
+                "net_experience:Q", scale=NET_SCALE, legend=net_legend(delight, disappointment)
+            ),
+            opacity=alt.condition("datum.low_n", alt.value(0.35), alt.value(1.0)),
+            strokeDash=alt.condition("datum.low_n", alt.value([3, 2]), alt.value([1, 0])),
+            tooltip=[
+                alt.Tooltip("stage:N", title="Stage"),
+                alt.Tooltip("row:N", title=row_title),
+                alt.Tooltip("n_customers:Q", title="Customers (n)", format=","),
+                alt.Tooltip("n_observations:Q", title="Observations", format=","),
+                alt.Tooltip("mean_ci:N", title="Mean score (95% CI)"),
+                alt.Tooltip("delight_share:Q", title="Delighted", format=".0%"),
+                alt.Tooltip("disappointment_share:Q", title="Disappointed", format=".0%"),
+                alt.Tooltip("net_experience:Q", title="Net experience", format="+.2f"),
+                alt.Tooltip("verdict:N", title="Verdict"),
+            ],
+        )
+        .add_params(select)
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text="label:N",
+        color=alt.condition(
+            "abs(datum.net_experience) > 0.55", alt.value("white"), alt.value("#222222")
+        ),
+    )
+    return (cells + text).properties(title=title, width=alt.Step(118), height=alt.Step(30))
+
+
+def emotion_curve(
+    scores: pd.DataFrame, segment: str, stage_order: list[str], title: str
+) -> alt.Chart:
+    """Mean customer stage score along the journey, one line per segment, zero marked."""
+    df = heatmap_frame(scores, segment)
+    line = (
+        alt.Chart(df)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("mean_score:Q", title="Mean customer stage score"),
+            color=alt.Color("row:N", title=segment, scale=alt.Scale(range=OKABE_ITO)),
+            tooltip=[
+                alt.Tooltip("row:N", title=segment),
+                alt.Tooltip("stage:N", title="Stage"),
+                alt.Tooltip("mean_ci:N", title="Mean score (95% CI)"),
+                alt.Tooltip("n_customers:Q", title="Customers (n)", format=","),
+            ],
+        )
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"y": [0]}))
+        .mark_rule(color="#888", strokeDash=[4, 3])
+        .encode(y="y:Q")
+    )
+    return (zero + line).properties(title=title, width=720, height=300)

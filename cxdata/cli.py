@@ -40,6 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="Print JSON (the default output)")
     p = command("sample", "Write the sample data set (files, mappings, README).")
     p.add_argument("--out", type=Path, default=None, help="Folder (default: sample_data/)")
+    help = "The journey framework: stages, touchpoints, interaction catalogue (versioned)."
+    actions = sub.add_parser("framework", help=help, description=help).add_subparsers(
+        dest="action", required=True
+    )
+    for action, text in [
+        ("import", "Import a framework file (TOML or CSV); a changed one becomes a new version."),
+        ("export", "Write the active framework to FILE (TOML or CSV, by suffix)."),
+        ("show", "Show the active framework and its version history."),
+    ]:
+        p = actions.add_parser(action, help=text, description=text)
+        if action != "show":
+            p.add_argument("file", type=Path, metavar="FILE")
+        p.add_argument("--db", type=Path, help="DuckDB file (default: $CXDATA_DB or data/)")
+        if action == "show":
+            p.add_argument("--json", action="store_true", help="Print JSON instead of text")
     return parser
 
 
@@ -122,12 +137,63 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _framework(args: argparse.Namespace) -> int:
+    from cxdata import framework as fw
+
+    if args.action != "show" and args.file.suffix.lower() not in (".toml", ".csv"):
+        print(f"error: {args.file}: a framework file is .toml or .csv", file=sys.stderr)
+        return 2
+    if args.action == "import" and not args.file.is_file():
+        print(f"error: {args.file}: no such file", file=sys.stderr)
+        return 2
+    store = _store(args)
+    if args.action == "import":
+        try:
+            framework = fw.load_framework_file(args.file, store.settings, name=str(args.file))
+        except IngestError as exc:
+            _print_problems(exc, store.settings.max_problems_shown)
+            print(f"{args.file}: nothing imported", file=sys.stderr)
+            return 1
+        version, created = fw.save_framework(store, framework, args.file.name)
+        note = "" if created else " (unchanged: same content as the active version)"
+        print(f"framework version {version}: {framework.summary()}{note}")
+        return 0
+    versions = fw.framework_versions(store)
+    active = fw.active_framework(store)
+    if args.action == "export":
+        if active is None:
+            print("no framework yet", file=sys.stderr)
+            return 1
+        fw.save_framework_file(active, args.file)
+        print(f"framework version {versions['version'].iloc[0]} written to {args.file}")
+    elif args.json:
+        versions["created_at"] = versions["created_at"].astype(str)
+        doc = None if active is None else active.to_dict()
+        history = versions.to_dict(orient="records")
+        print(json.dumps({"framework": doc, "versions": history}, indent=2, ensure_ascii=False))
+    elif active is None:
+        print("no framework yet")
+    else:
+        top = versions.iloc[0]
+        when = f"{top.created_at:%Y-%m-%d %H:%M}"
+        print(f"framework version {top.version} ({top.source_name}, {when}): {active.summary()}")
+        for stage in active.stages:
+            print(stage.name)
+            for tp in (None, *stage.touchpoints):
+                here = (stage.name, tp)
+                mine = [x for x in active.interactions if (x.stage, x.touchpoint) == here]
+                if tp is not None or mine:
+                    print(f"  {tp or '(no touchpoint)'}: {len(mine)} interactions")
+    return 0
+
+
 _COMMANDS: dict[str, Any] = {
     "ingest": _ingest,
     "batches": _batches,
     "remove-batch": _remove_batch,
     "stats": _stats,
     "sample": _sample,
+    "framework": _framework,
 }
 
 if __name__ == "__main__":

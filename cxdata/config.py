@@ -21,6 +21,13 @@ class Settings:
     db_path: Path = _setting(DEFAULT_DB, "DuckDB file of the store (CXDATA_DB, --db).")
     score_min: float = _setting(-3.0, "Lowest value of the graded interaction score scale.")
     score_max: float = _setting(3.0, "Highest value of the graded interaction score scale.")
+    delight_threshold: float = _setting(
+        0.2, "Net experience at or above which a cell is a delight."
+    )
+    disappointment_threshold: float = _setting(
+        -0.2, "Net experience at or below which a cell is a disappointment."
+    )
+    min_customers: int = _setting(30, "Cells with fewer customers are marked low n.")
     lock_timeout_s: float = _setting(
         30.0, 'How long a writer waits for another process\'s write lock before "busy".'
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import pandas as pd
 
 from cxdata.charts import NO_CHANNEL
@@ -20,3 +23,42 @@ def observation_counts(store: Store) -> pd.DataFrame:
     order = {stage: i for i, stage in enumerate(store.stage_order())}
     df["stage_position"] = df["stage"].map(order)
     return df.sort_values(["study", "stage_position", "channel"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the filter widgets offer."""
+
+    columns: dict[str, list[str]]
+    attributes: dict[str, list[str]]
+    dates: tuple[dt.date, dt.date] | None
+
+
+def filter_options(store: Store) -> FilterOptions:
+    """Values a user can filter on: observation columns, attributes, the date range."""
+    with store.ibis() as backend:
+        obs = backend.table("observations")
+        columns = {
+            col: sorted(
+                map(str, obs.filter(obs[col].notnull()).select(col).distinct().to_pandas()[col])
+            )
+            for col in ("study", "channel", "observer", "method")
+        }
+        span = obs.aggregate(lo=obs.observed_at.min(), hi=obs.observed_at.max()).to_pandas()
+        attrs = backend.table("customer_attributes")
+        pairs = attrs.select("name", "value").distinct().to_pandas()
+    attributes = {
+        name: sorted(group["value"].astype(str), key=_natural)
+        for name, group in pairs.groupby("name")
+    }
+    lo, hi = span["lo"].iloc[0], span["hi"].iloc[0]
+    dates = None if pd.isna(lo) else (lo.date(), hi.date())
+    return FilterOptions(columns, attributes, dates)
+
+
+def _natural(value: str) -> tuple[float, str]:
+    """Numbers in numeric order (2 before 10), text after them alphabetically."""
+    try:
+        return (float(value), "")
+    except ValueError:
+        return (float("inf"), value)

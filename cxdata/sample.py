@@ -27,6 +27,7 @@ DATA_FILES: list[str] = [
     "survey_wide.csv",
 ]
 TRUTH_FILE = "planted_truth.csv"
+FRAMEWORK_FILE = "framework.toml"  # the journey framework: stages, touchpoints, catalogue
 STUDY_OF_FILE = {"survey_wide.csv": "Post-purchase survey"}  # the wide file has no study column
 N_CUSTOMERS, N_RESPONDENTS = 2400, 800
 STAGES = ("Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support")
@@ -403,7 +404,8 @@ nps = {{ column = "Recommend (0-10)" }}
 
 
 def write_sample(out_dir: Path, seed: int = 7) -> list[Path]:
-    """Write the data files, mappings, truth and README; return the data-file paths."""
+    """Write the data files, mappings, framework, truth and README; return the data files."""
+    from cxdata.sample_framework import write_framework
     from cxdata.sample_readme import render_readme
 
     out_dir = Path(out_dir)
@@ -422,6 +424,7 @@ def write_sample(out_dir: Path, seed: int = 7) -> list[Path]:
                        ("ecommerce_sessions_de.mapping.toml", GERMAN_TOML),
                        ("README.md", render_readme(tables, seed))]:  # fmt: skip
         (out_dir / name).write_text(text, encoding="utf-8")
+    write_framework(tables, out_dir / FRAMEWORK_FILE)
     return [out_dir / name for name in DATA_FILES]
 
 

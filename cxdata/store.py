@@ -23,7 +23,7 @@ from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.config import Settings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -79,6 +79,36 @@ _MIGRATIONS: dict[int, list[str]] = {
             value VARCHAR,
             number DOUBLE)""",
         "CREATE TABLE stages (name VARCHAR PRIMARY KEY, position INTEGER NOT NULL)",
+    ],
+    # The journey framework, versioned: every changed import adds a version, the latest
+    # is active, old ones stay so earlier batches can be traced to their catalogue.
+    2: [
+        """CREATE TABLE framework_versions (
+            version INTEGER PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            source_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL)""",
+        """CREATE TABLE framework_stages (
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            PRIMARY KEY (version, name))""",
+        """CREATE TABLE framework_touchpoints (
+            version INTEGER NOT NULL,
+            stage VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            PRIMARY KEY (version, stage, name))""",
+        """CREATE TABLE framework_interactions (
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            code VARCHAR NOT NULL,
+            label VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL,
+            touchpoint VARCHAR,
+            score DOUBLE NOT NULL,
+            moment_of_truth BOOLEAN NOT NULL,
+            PRIMARY KEY (version, code))""",
     ],
 }
 
@@ -199,13 +229,19 @@ class Store:
         )
 
     def stage_order(self) -> list[str]:
-        """Known stages in journey order: configured order first, then by first appearance."""
+        """Known stages in journey order: the active framework's, then the configured
+        order (mapping files), then the others by first appearance."""
         df = self.query_df(
-            """WITH seen AS (SELECT stage, min(batch_id) AS b, min(source_row) AS r
-                             FROM observations GROUP BY stage)
-               SELECT coalesce(s.name, seen.stage) AS stage
-               FROM stages s FULL JOIN seen ON s.name = seen.stage
-               ORDER BY s.position NULLS LAST, seen.b, seen.r"""
+            """WITH fw AS (SELECT name, 0 AS k, position AS p, 0 AS b, 0 AS r
+                           FROM framework_stages
+                           WHERE version = (SELECT max(version) FROM framework_versions)),
+                    cfg AS (SELECT name, 1, position, 0, 0 FROM stages),
+                    seen AS (SELECT stage, 2, 0, min(batch_id), min(source_row)
+                             FROM observations GROUP BY stage),
+                    ranked AS (SELECT name, row_number() OVER (ORDER BY k, p, b, r) AS o
+                               FROM (SELECT * FROM fw UNION ALL SELECT * FROM cfg
+                                     UNION ALL SELECT * FROM seen))
+               SELECT name AS stage FROM ranked GROUP BY name ORDER BY min(o)"""
         )
         return [str(s) for s in df["stage"]]
 
@@ -226,14 +262,14 @@ class Store:
         }
 
     def data_version(self) -> str:
-        """Changes whenever batches are added or removed: a cache key for the app."""
+        """Changes whenever batches or the framework change: a cache key for the app."""
         with self.connect() as con:
             row = con.execute(
-                "SELECT count(*), coalesce(max(batch_id), 0), coalesce(sum(batch_id), 0) "
-                "FROM batches"
+                "SELECT count(*), coalesce(max(batch_id), 0), coalesce(sum(batch_id), 0), "
+                "(SELECT coalesce(max(version), 0) FROM framework_versions) FROM batches"
             ).fetchone()
         assert row is not None
-        return f"{row[0]}-{row[1]}-{row[2]}"
+        return f"{row[0]}-{row[1]}-{row[2]}-f{row[3]}"
 
     # -- writing -------------------------------------------------------------------------
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from cxdata.config import Settings
+from cxdata.export import chart_png, chart_svg, safe_csv
+from cxdata.filters import Filters
 from cxdata.ingest import IngestError, IngestResult, ingest_bytes, load_sample, parse_mapping
-from cxdata.overview import observation_counts
+from cxdata.overview import FilterOptions, filter_options, observation_counts
+from cxdata.scoring import attribute_names, stage_scores
 from cxdata.store import Store
 
 
@@ -85,3 +89,100 @@ def batch_table(batches: pd.DataFrame) -> pd.DataFrame:
         "imported_at": "Imported at",
     }
     return batches[list(labels)].rename(columns=labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def options(db_path: str, version: str) -> FilterOptions:
+    return filter_options(_store(db_path))
+
+
+@st.cache_data(show_spinner="Computing scores…", max_entries=64)
+def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
+    """Stage scores, cached per data version, grouping and filters."""
+    return stage_scores(_store(db_path), list(by), filters)
+
+
+FILTER_COLUMNS = {
+    "study": "Study",
+    "channel": "Channel",
+    "observer": "Observer",
+    "method": "Method",
+}
+
+
+def sidebar_filters(s: Store) -> Filters:
+    """Filter widgets in the sidebar (fixed keys, so they survive page switches); the
+    resulting Filters are kept in the session for the pages."""
+    opts = options(str(s.path), s.data_version())
+    with st.sidebar:
+        st.header("Filters")
+        columns = {
+            col: st.multiselect(label, opts.columns[col], key=f"filter_{col}")
+            for col, label in FILTER_COLUMNS.items()
+        }
+        date_from = date_to = None
+        if opts.dates:
+            lo, hi = opts.dates
+            picked = st.date_input(
+                "Observed between", value=(lo, hi), min_value=lo, max_value=hi, key="filter_dates"
+            )
+            if isinstance(picked, tuple) and len(picked) == 2 and picked != (lo, hi):
+                date_from, date_to = picked
+        attributes: dict[str, list[str]] = {}
+        names = list(opts.attributes)
+        name = st.selectbox(
+            "Customer attribute",
+            [None, *names],
+            key="filter_attribute",
+            format_func=lambda n: "(any)" if n is None else n,
+        )
+        if name:
+            attributes[name] = st.multiselect(
+                f"{name} is one of", opts.attributes[name], key="filter_attribute_values"
+            )
+    filters = Filters.build(columns, attributes, date_from, date_to)
+    st.session_state["filters"] = filters
+    return filters
+
+
+def current_filters() -> Filters:
+    """The sidebar's filters for this session (set by the router on every run)."""
+    value = st.session_state.get("filters")
+    return value if isinstance(value, Filters) else Filters()
+
+
+def segment_choices(s: Store) -> list[str]:
+    """Customer attributes first (they describe people), then study and channel."""
+    return [*attribute_names(s), "study", "channel"]
+
+
+def default_segment(choices: list[str]) -> int:
+    for preferred in ("persona", "loyalty_tier", "study"):
+        if preferred in choices:
+            return choices.index(preferred)
+    return 0
+
+
+def touchpoints_in_journey_order(scores: pd.DataFrame, stages: list[str]) -> list[str]:
+    position = {s: i for i, s in enumerate(stages)}
+    ordered = scores.assign(_p=scores["stage"].map(position)).sort_values(["_p", "touchpoint"])
+    return list(dict.fromkeys(ordered["touchpoint"].astype(str)))
+
+
+def selected_cells(event: object) -> list[dict[str, str]]:
+    """Cells picked in a heatmap (Altair point selection named `cell`)."""
+    selection = getattr(event, "selection", None) or {}
+    return [c for c in selection.get("cell", []) if "stage" in c and "row" in c]
+
+
+def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str) -> None:
+    """CSV of the data (formula-safe), the chart as SVG and PNG; files are made only when
+    a button is clicked, so reruns stay fast."""
+    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
+    buttons = [(c1, "Data (CSV)", lambda: safe_csv(data), "csv", "text/csv"),
+               (c2, "Chart (SVG)", lambda: chart_svg(chart), "svg", "image/svg+xml"),
+               (c3, "Chart (PNG)", lambda: chart_png(chart), "png", "image/png")]  # fmt: skip
+    for column, label, make, ext, mime in buttons:
+        column.download_button(
+            label, make, f"{name}.{ext}", mime, key=f"{name}_{ext}", on_click="ignore"
+        )

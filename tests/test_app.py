@@ -73,7 +73,7 @@ def test_first_start_loads_sample_and_overview_shows_it(app_db):
 
 
 def test_upload_checks_then_imports_and_lists_the_batch(app_db):
-    at = _start("pages/upload.py")
+    at = _start("app_pages/upload.py")
     content = b"Kundennummer;Phase;Bewertung;Notiz\nK-1;Purchase;2;gut\nK-2;Delivery;-1;spaet\n"
     at.file_uploader(key="upload_file").upload("feld.csv", content, "text/csv").run()
     assert not at.exception, at.exception
@@ -101,7 +101,7 @@ def test_upload_checks_then_imports_and_lists_the_batch(app_db):
 
 
 def test_upload_with_problems_shows_every_problem_and_imports_nothing(app_db):
-    at = _start("pages/upload.py")
+    at = _start("app_pages/upload.py")
     before = Store.open(Settings(), app_db).stats()["observations"]
     content = b"customer_id,stage,score\nC1,Purchase,5\n,Delivery,1\nC3,Usage,gut\n"
     at.file_uploader(key="upload_file").upload("bad.csv", content, "text/csv").run()
@@ -117,10 +117,81 @@ def test_upload_with_problems_shows_every_problem_and_imports_nothing(app_db):
 
 
 def test_remove_batch_from_the_upload_page(app_db):
-    at = _start("pages/upload.py")
+    at = _start("app_pages/upload.py")
     at.selectbox[0].set_value(4)
     at.checkbox[0].check()
     at.button[0].click().run()  # the form's submit button
     assert not at.exception, at.exception
     store = Store.open(Settings(), app_db)
     assert sorted(store.batches()["batch_id"]) == [1, 2, 3]
+
+
+def _chart_data(at: AppTest, index: int) -> pd.DataFrame:
+    """The data behind the index-th Altair chart on the page, as the browser receives it."""
+    import pyarrow as pa
+
+    proto = at.get("vega_lite_chart")[index].proto
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets]
+    return next(f for f in frames if "stage" in f.columns)
+
+
+def _net_by(store: Store, attribute: str | None = None) -> pd.DataFrame:
+    """Net experience per stage (x attribute value), computed independently in plain SQL."""
+    join = (
+        "JOIN customer_attributes a ON a.customer_id = o.customer_id AND a.name = $name"
+        if attribute
+        else ""
+    )
+    segment = "a.value" if attribute else "'all'"
+    return store.query_df(
+        f"""WITH cells AS (
+                SELECT o.customer_id, o.stage, {segment} AS segment, sum(o.score) AS s
+                FROM observations o {join} GROUP BY ALL)
+            SELECT stage, segment, avg((s > 0)::INT) - avg((s < 0)::INT) AS net,
+                   count(*) AS n FROM cells GROUP BY ALL""",
+        {"name": attribute} if attribute else None,
+    )
+
+
+def test_heatmap_page_shows_the_numbers(app_db):
+    at = _start("app_pages/heatmaps.py")
+    store = Store.open(Settings(), app_db)
+    metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
+    assert metrics["Observations"][0] == f"{_sample_observation_count():,}"
+    assert metrics["Customers"][0] == "2,400"
+    overall = _net_by(store).sort_values("net")
+    worst, best = overall.iloc[0], overall.iloc[-1]
+    assert metrics["Most disappointing stage"] == (worst.stage, f"{worst.net:+.2f} net")
+    assert metrics["Most delighting stage"] == (best.stage, f"{best.net:+.2f} net")
+
+    cells = _chart_data(at, 0)
+    expected = _net_by(store, "loyalty_tier")
+    assert len(cells) == len(expected) == 6 * 4  # six stages x four loyalty tiers
+    for _, e in expected.iterrows():
+        shown = cells[(cells.stage == e.stage) & (cells.row == e.segment)].iloc[0]
+        assert shown.label == f"{e.net:+.2f}"
+        assert shown.n_customers == e.n
+    curve = _chart_data(at, 1)
+    assert set(curve["row"]) == {"Basic", "Bronze", "Gold", "Silver"}
+    touchpoints = _chart_data(at, 2)
+    home = touchpoints[touchpoints.row == "Home delivery"].iloc[0]
+    assert home.stage == "Delivery" and home.verdict == "disappointment"
+    assert "How scores are computed" in at.expander[0].label
+    assert "sum of their interaction scores" in at.expander[0].markdown[0].value
+
+
+def test_heatmap_filters_and_segments(app_db):
+    at = _start("app_pages/heatmaps.py")
+    at.multiselect(key="filter_study").set_value(["Retail store visits"]).run()
+    at.selectbox(key="heatmap_segment").set_value("study").run()
+    assert not at.exception, at.exception
+    store = Store.open(Settings(), app_db)
+    retail = store.query_df(
+        "SELECT count(*) AS n, count(DISTINCT customer_id) AS c FROM observations "
+        "WHERE study = 'Retail store visits'"
+    ).iloc[0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Observations"] == f"{retail.n:,}" and metrics["Customers"] == f"{retail.c:,}"
+    assert "study=Retail store visits" in at.caption[0].value
+    cells = _chart_data(at, 0)
+    assert set(cells["row"]) == {"Retail store visits"}

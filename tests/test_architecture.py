@@ -12,7 +12,7 @@ import pytest
 from cxdata.config import Settings
 from tests.conftest import ROOT
 
-PAGES = [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py"))]
+PAGES = [ROOT / "dashboard.py", *sorted((ROOT / "app_pages").glob("*.py"))]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

@@ -226,7 +226,7 @@ def test_write_sample_is_byte_identical_and_small(written: Path, tmp_path: Path)
     paths = write_sample(tmp_path)
     assert [p.name for p in paths] == DATA_FILES
     first, second = _files(written), _files(tmp_path)
-    assert set(first) == {*DATA_FILES, TRUTH_FILE, "README.md"} | {
+    assert set(first) == {*DATA_FILES, TRUTH_FILE, "README.md", "framework.toml"} | {
         "survey_wide.mapping.toml",
         "ecommerce_sessions_de.mapping.toml",
     }

@@ -14,7 +14,15 @@ from typing import Any
 import duckdb
 
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
-from cxdata.ingest.plan import Plan, build_plan, number, run, text, timestamp
+from cxdata.ingest.plan import (
+    Plan,
+    build_plan,
+    number,
+    run,
+    stage_catalogue,
+    text,
+    timestamp,
+)
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged, stage_file
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
@@ -89,13 +97,16 @@ def ingest_file(
             columns = detect_columns(staged.headers, mapping, name)
         except IngestError as exc:
             raise IngestError(staged.problems + exc.problems) from None
-        plan = build_plan(staged, columns, mapping, cfg)
+        framework_stages = stage_catalogue(con)
+        plan = build_plan(staged, columns, mapping, cfg, catalogue=framework_stages is not None)
         problems, total = find_problems(
             con, staged, plan, rules_for(plan, mapping, cfg), cfg.max_problems_kept
         )
-        known = list(mapping.stage_order) or [
-            s for (s,) in con.execute("SELECT name FROM stages ORDER BY position").fetchall()
-        ]
+        known = (
+            framework_stages
+            or list(mapping.stage_order)
+            or [s for (s,) in con.execute("SELECT name FROM stages ORDER BY position").fetchall()]
+        )
         warnings = (
             unknown_stages(con, staged, plan, known)
             if "stage" in columns or (mapping.is_wide)
@@ -292,9 +303,12 @@ def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> Ingest
 
 
 def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
-    """Import the committed sample data set (each file with its mapping, if it has one)."""
-    from cxdata.sample import DATA_FILES, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
+    """Import the committed sample data set: its journey framework first (so every sample
+    stage is known), then each file with its mapping, if it has one."""
+    from cxdata.framework import import_framework
+    from cxdata.sample import DATA_FILES, FRAMEWORK_FILE, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
 
+    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE)
     results = []
     for i, name in enumerate(DATA_FILES):
         if progress:

@@ -18,6 +18,8 @@ from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import Staged, quote
 
 TIMESTAMP_FORMATS = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M"]
+CATALOGUE_TABLE = "cx_catalogue"
+"""Temp table (code, score) of the active framework's interactions, in the ingest connection."""
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
@@ -42,6 +44,20 @@ def timestamp(expr: str) -> str:
     return f"coalesce(TRY_CAST({expr} AS TIMESTAMP), try_strptime({expr}, [{formats}]))"
 
 
+def stage_catalogue(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """Copy the active framework's catalogue into a temp table of this connection, so
+    scores are looked up in the engine; returns its stages, or None without a framework."""
+    latest = "(SELECT max(version) FROM framework_versions)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {CATALOGUE_TABLE} AS
+            SELECT code, score FROM framework_interactions WHERE version = {latest}"""
+    )
+    rows = con.execute(
+        f"SELECT name FROM framework_stages WHERE version = {latest} ORDER BY position"
+    ).fetchall()
+    return [str(name) for (name,) in rows] or None
+
+
 @dataclass(frozen=True)
 class Source:
     """One way rows of the staged table become observations (a wide file has one per item)."""
@@ -63,17 +79,34 @@ class Plan:
     extras: list[str]
     outcomes: dict[str, Outcome]
     problems: list[Problem] = field(default_factory=list)
+    codes_score: bool = False  # interaction codes supply the score of rows without one
 
     def expr(self, canonical: str) -> str:
         return text(self.columns.get(canonical))
 
 
-def build_plan(staged: Staged, columns: dict[str, str], mapping: Mapping, cfg: Settings) -> Plan:
-    """Decide the sources and extras; report missing required or mapped columns."""
+def catalogue_score(code: str) -> str:
+    """The active framework's score for an interaction code (NULL if unknown)."""
+    return f"(SELECT c.score FROM {CATALOGUE_TABLE} c WHERE c.code = {code})"
+
+
+def build_plan(
+    staged: Staged,
+    columns: dict[str, str],
+    mapping: Mapping,
+    cfg: Settings,
+    catalogue: bool = False,
+) -> Plan:
+    """Decide the sources and extras; report missing required or mapped columns.
+
+    With a `catalogue` (an active framework) and an interaction column, a row's score
+    is its own, else its interaction code's catalogue score; the score column is optional.
+    """
     file = staged.file
     problems: list[Problem] = []
     used = set(columns.values())
     sources: list[Source] = []
+    codes = False
     if mapping.is_wide:
         lo, hi = mapping.wide_scale or (cfg.score_min, cfg.score_max)
         slope = (cfg.score_max - cfg.score_min) / (hi - lo)
@@ -102,15 +135,19 @@ def build_plan(staged: Staged, columns: dict[str, str], mapping: Mapping, cfg: S
             )
         required = ["customer_id"]
     else:
+        score = number(text(columns.get("score")))
+        codes = catalogue and "interaction" in columns
+        if codes:
+            score = f"coalesce({score}, {catalogue_score(text(columns['interaction']))})"
         sources.append(
             Source(
                 text(columns.get("stage")),
                 text(columns.get("touchpoint")),
-                number(text(columns.get("score"))),
+                score,
                 columns.get("score"),
             )
         )
-        required = list(REQUIRED)
+        required = [c for c in REQUIRED if not (codes and c == "score")]
     for canonical in required:
         if canonical not in columns:
             problems.append(
@@ -133,4 +170,4 @@ def build_plan(staged: Staged, columns: dict[str, str], mapping: Mapping, cfg: S
             outcomes[name] = outcome
             used.add(outcome.column)
     extras = [h for h in staged.headers if h not in used]
-    return Plan(columns, sources, extras, outcomes, problems)
+    return Plan(columns, sources, extras, outcomes, problems, codes)

@@ -9,14 +9,15 @@ import duckdb
 
 from cxdata.config import Settings
 from cxdata.ingest.mapping import Mapping
-from cxdata.ingest.plan import Plan, number, run, text, timestamp
+from cxdata.ingest.plan import Plan, catalogue_score, number, run, text, timestamp
 from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged
 
 
 @dataclass(frozen=True)
 class Rule:
-    """Rows where `condition` holds are a problem in `column` (the header the user sees)."""
+    """Rows where `condition` holds are a problem in `column` (the header the user sees);
+    `{value}` in the reason is replaced by the row's value."""
 
     column: str
     value: str
@@ -60,14 +61,17 @@ def rules_for(plan: Plan, mapping: Mapping, cfg: Settings) -> list[Rule]:
         if "stage" in cols:
             stage = text(cols["stage"])
             rules.append(Rule(cols["stage"], "NULL", f"{stage} IS NULL", "stage is empty"))
+        if plan.codes_score:
+            rules += code_rules(plan)
         if "score" in cols:
             raw = text(cols["score"])
             score = number(raw)
+            code = plan.expr("interaction") if plan.codes_score else "NULL"
             rules += [
                 Rule(
                     cols["score"],
                     "NULL",
-                    f"{raw} IS NULL",
+                    f"{raw} IS NULL AND {code} IS NULL",
                     f"score is empty (every observation needs a score on the {scale} scale)",
                 ),
                 Rule(
@@ -96,6 +100,24 @@ def rules_for(plan: Plan, mapping: Mapping, cfg: Settings) -> list[Rule]:
     return rules
 
 
+def code_rules(plan: Plan) -> list[Rule]:
+    """With an active framework, a row without a score needs a known interaction code."""
+    header, code = plan.columns["interaction"], plan.expr("interaction")
+    raw = plan.expr("score")
+    rules = [
+        Rule(
+            header,
+            code,
+            f"{raw} IS NULL AND {code} IS NOT NULL AND {catalogue_score(code)} IS NULL",
+            "interaction code {value} is not in the journey framework",
+        )
+    ]
+    if "score" not in plan.columns:
+        reason = "interaction is empty (the file has no score column: every row needs a code "
+        rules.append(Rule(header, "NULL", f"{code} IS NULL", reason + "from the framework)"))
+    return rules
+
+
 def find_problems(
     con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, rules: list[Rule], limit: int
 ) -> tuple[list[Problem], int]:
@@ -108,7 +130,8 @@ def find_problems(
         params.update(rule.params)
         parts.append(
             f"SELECT rowid AS pos, $col_{i} AS col, CAST({rule.value} AS VARCHAR) AS val, "
-            f"$reason_{i} AS reason FROM {STAGE_TABLE} WHERE {rule.condition}"
+            f"replace($reason_{i}, '{{value}}', coalesce(CAST({rule.value} AS VARCHAR), '')) "
+            f"AS reason FROM {STAGE_TABLE} WHERE {rule.condition}"
         )
     if "observation_id" in plan.columns:
         oid, header = plan.expr("observation_id"), plan.columns["observation_id"]

@@ -1,0 +1,85 @@
+"""Journey heatmaps: where customers are delighted and where they are disappointed."""
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.charts import emotion_curve, heatmap
+from cxdata.scoring import DEFINITIONS, cell_observations, headline, totals
+
+store = ui.store()
+cfg = store.settings
+db, version = str(store.path), store.data_version()
+filters = ui.current_filters()
+
+st.title("Journey heatmaps")
+st.caption(f"Filters: {filters.describe()}")
+overall = ui.scores(db, version, (), filters)
+if overall.empty:
+    st.info("No observations match the filters.")
+    st.stop()
+
+counts = totals(store, filters)
+best, worst = headline(overall).values()
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Observations", f"{counts['observations']:,}")
+c2.metric("Customers", f"{counts['customers']:,}")
+c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f} net")
+c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
+
+stages = list(overall["stage"])
+segments = ui.segment_choices(store)
+segment = st.selectbox(
+    "Segment customers by", segments, key="heatmap_segment", index=ui.default_segment(segments)
+)
+by_segment = ui.scores(db, version, (segment,), filters)
+by_touchpoint = ui.scores(db, version, ("touchpoint",), filters)
+thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
+
+label = segment.replace("_", " ")
+chart = heatmap(
+    by_segment,
+    segment,
+    label,
+    stages,
+    f"Which stages delight or disappoint which {label}?",
+    *thresholds,
+)
+picked = st.altair_chart(chart, on_select="rerun", key="segment_heatmap")
+ui.downloads(chart, by_segment, f"heatmap_stage_by_{segment}")
+
+st.altair_chart(
+    emotion_curve(
+        by_segment,
+        segment,
+        stages,
+        f"How does the experience evolve along the journey, by {label}?",
+    )
+)
+
+touchpoint_order = ui.touchpoints_in_journey_order(by_touchpoint, stages)
+tp_chart = heatmap(
+    by_touchpoint,
+    "touchpoint",
+    "Touchpoint",
+    stages,
+    "Which touchpoints delight or disappoint?",
+    *thresholds,
+    touchpoint_order,
+)
+picked_tp = st.altair_chart(tp_chart, on_select="rerun", key="touchpoint_heatmap")
+ui.downloads(tp_chart, by_touchpoint, "heatmap_stage_by_touchpoint")
+
+for event, by in ((picked, segment), (picked_tp, "touchpoint")):
+    for cell in ui.selected_cells(event):
+        st.subheader(f"Observations behind {cell['stage']} × {cell['row']}")
+        rows = cell_observations(store, filters, cell["stage"], by, cell["row"])
+        st.dataframe(rows, hide_index=True)
+
+with st.expander("How scores are computed"):
+    st.markdown(DEFINITIONS)
+    st.markdown(
+        f"Current thresholds: delight at net ≥ {cfg.delight_threshold:+g}, disappointment at "
+        f"net ≤ {cfg.disappointment_threshold:+g}; cells with fewer than {cfg.min_customers} "
+        "customers are faded, dashed and marked “low n”. Colours use a fixed scale from −1 "
+        "(everyone disappointed, red) to +1 (everyone delighted, blue)."
+    )

@@ -1,0 +1,123 @@
+"""Filters that compose with every query over observations (Ibis predicates).
+
+Column names come from users (CLI `--where`, UI widgets), so each is checked against the
+schema: a canonical observation column or an attribute name present in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+
+from cxdata.store import StoreError
+
+OBSERVATION_FILTERS = ("study", "stage", "touchpoint", "channel", "interaction", "method",
+                       "observer")  # fmt: skip
+_CONDITION = re.compile(r"^\s*([^=<>]+?)\s*(>=|<=|=)\s*(.*?)\s*$")
+
+Conditions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+class FilterError(StoreError):
+    """A filter names a column that does not exist, or cannot be read."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Observation columns and customer attributes with their allowed values (OR within a
+    column, AND across columns), plus an inclusive date range on `observed_at`."""
+
+    columns: Conditions = ()
+    attributes: Conditions = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @classmethod
+    def build(
+        cls,
+        columns: dict[str, list[str]] | None = None,
+        attributes: dict[str, list[str]] | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+    ) -> Filters:
+        """From widget values; empty selections mean "no filter"."""
+
+        def norm(d: dict[str, list[str]] | None) -> Conditions:
+            return tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in (d or {}).items() if v))
+
+        return cls(norm(columns), norm(attributes), date_from, date_to)
+
+    @classmethod
+    def parse(cls, conditions: list[str], attribute_names: set[str]) -> Filters:
+        """`COLUMN=VALUE` (repeat for OR), `observed_at>=DATE`, `observed_at<=DATE`."""
+        columns: dict[str, list[str]] = {}
+        attributes: dict[str, list[str]] = {}
+        date_from = date_to = None
+        for text in conditions:
+            match = _CONDITION.match(text)
+            if not match:
+                raise FilterError(f'cannot read the condition "{text}"; write COLUMN=VALUE')
+            name, op, value = match.groups()
+            if name == "observed_at":
+                day = _date(value, text)
+                if op == ">=":
+                    date_from = day
+                elif op == "<=":
+                    date_to = day
+                else:
+                    date_from = date_to = day
+            elif op != "=":
+                raise FilterError(f'"{text}": only observed_at takes >= or <=')
+            elif name in OBSERVATION_FILTERS:
+                columns.setdefault(name, []).append(value)
+            elif name in attribute_names:
+                attributes.setdefault(name, []).append(value)
+            else:
+                known = ", ".join([*OBSERVATION_FILTERS, "observed_at", *sorted(attribute_names)])
+                raise FilterError(f'unknown column "{name}" in "{text}"; known: {known}')
+        return cls.build(columns, attributes, date_from, date_to)
+
+    def apply(self, obs: ir.Table, attributes: ir.Table) -> ir.Table:
+        """Observations that pass every condition."""
+        for name, values in self.columns:
+            if name not in OBSERVATION_FILTERS:
+                raise FilterError(f'unknown observation column "{name}"')
+            obs = obs.filter(obs[name].isin(list(values)))
+        for name, values in self.attributes:
+            matching = attributes.filter(
+                (attributes.name == name) & attributes.value.isin(list(values))
+            ).customer_id
+            obs = obs.filter(obs.customer_id.isin(matching))
+        if self.date_from is not None:
+            obs = obs.filter(obs.observed_at >= ibis_timestamp(self.date_from))
+        if self.date_to is not None:
+            obs = obs.filter(obs.observed_at < ibis_timestamp(self.date_to + dt.timedelta(1)))
+        return obs
+
+    def describe(self) -> str:
+        """One line for captions and downloads, e.g. `study=Retail; from 2026-01-01`."""
+        parts = [f"{k}={'|'.join(v)}" for k, v in (*self.columns, *self.attributes)]
+        if self.date_from:
+            parts.append(f"from {self.date_from}")
+        if self.date_to:
+            parts.append(f"to {self.date_to}")
+        return "; ".join(parts) or "all observations"
+
+
+def ibis_timestamp(day: dt.date) -> ir.Value:
+    import ibis
+
+    return ibis.timestamp(dt.datetime.combine(day, dt.time()))
+
+
+def _date(value: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f'"{text}": the date must look like 2026-03-14') from None
+
+
+NO_FILTERS = Filters()

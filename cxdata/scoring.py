@@ -1,0 +1,158 @@
+"""Experience scores per stage and group, computed in the engine (Ibis over the store).
+
+Definitions (shown in the app under "How scores are computed"):
+- a customer's cell score is the sum of their interaction scores in the cell (stage x
+  group, within the filters); positives and negatives are also summed separately;
+- per cell: n_customers (customers with at least one observation there), n_observations,
+  mean_score (mean of customer cell scores) with a 95% t confidence interval,
+  delight_share (share of those customers with cell score > 0), disappointment_share
+  (< 0), net_experience = delight_share - disappointment_share, verdict (delight if
+  net >= delight_threshold, disappointment if net <= disappointment_threshold, else
+  neutral) and low_n (n_customers < min_customers).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxdata.config import Settings
+from cxdata.filters import NO_FILTERS, FilterError, Filters
+from cxdata.store import Store
+
+OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
+TIME_DIMENSIONS = ("month",)
+SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_high",
+                "mean_positive", "mean_negative", "delight_share", "disappointment_share",
+                "net_experience", "verdict", "low_n"]  # fmt: skip
+
+DEFINITIONS = __doc__.split('Definitions (shown in the app under "How scores are computed"):')[1]
+
+
+def attribute_names(store: Store) -> list[str]:
+    """Customer attribute and outcome names present in the store."""
+    return sorted(store.query_df("SELECT DISTINCT name FROM customer_attributes")["name"])
+
+
+def check_dimensions(by: list[str], attributes: list[str]) -> None:
+    """Every grouping name must be a known dimension or attribute (never free SQL)."""
+    known = {*OBSERVATION_DIMENSIONS, *TIME_DIMENSIONS, *attributes}
+    for name in by:
+        if name not in known:
+            raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
+
+
+def _grouped(obs: ir.Table, attrs: ir.Table, by: list[str]) -> tuple[ir.Table, list[str]]:
+    """Observations with one column per grouping dimension (attributes joined per customer)."""
+    for name in by:
+        if name == "month":
+            obs = obs.mutate(month=obs.observed_at.strftime("%Y-%m"))
+        elif name not in OBSERVATION_DIMENSIONS:
+            values = (
+                attrs.filter(attrs.name == name)
+                .select(_cid=attrs.customer_id, **{name: attrs.value})
+                .distinct()
+            )
+            obs = obs.inner_join(values, obs.customer_id == values._cid).drop("_cid")
+    return obs, by
+
+
+def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
+    """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
+    obs = backend.table("observations")
+    attrs = backend.table("customer_attributes")
+    obs, dims = _grouped(filters.apply(obs, attrs), attrs, by)
+    cells = obs.group_by(["customer_id", "stage", *dims]).aggregate(
+        score=obs.score.sum(),
+        positive=obs.score.clip(lower=0).sum(),
+        negative=obs.score.clip(upper=0).sum(),
+        n_obs=obs.count(),
+    )
+    return cells.group_by(["stage", *dims]).aggregate(
+        n_customers=cells.count(),
+        n_observations=cells.n_obs.sum(),
+        mean_score=cells.score.mean(),
+        sd=cells.score.std(),
+        mean_positive=cells.positive.mean(),
+        mean_negative=cells.negative.mean(),
+        delight_share=(cells.score > 0).mean(),
+        disappointment_share=(cells.score < 0).mean(),
+    )
+
+
+def stage_scores(
+    store: Store, by: list[str] | None = None, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """One row per stage (x each grouping value) with the fields in SCORE_FIELDS, stages in
+    journey order."""
+    by = list(by or [])
+    check_dimensions(by, attribute_names(store) if by else [])
+    with store.ibis() as backend:
+        df = score_expr(backend, by, filters).to_pandas()
+    return finish(df, by, store.stage_order(), store.settings)
+
+
+def finish(df: pd.DataFrame, by: list[str], order: list[str], cfg: Settings) -> pd.DataFrame:
+    """Confidence intervals, net, verdict and low-n on the small aggregated table."""
+    df = df.copy()
+    n = df["n_customers"].astype(float)
+    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * df["sd"].astype(float) / np.sqrt(n)
+    half = half.where(n > 1)
+    df["ci_low"], df["ci_high"] = df["mean_score"] - half, df["mean_score"] + half
+    # rounded so that 0.5 - 0.3 counts as +0.2 exactly at the threshold
+    df["net_experience"] = (df["delight_share"] - df["disappointment_share"]).round(12)
+    df["verdict"] = np.select(
+        [df["net_experience"] >= cfg.delight_threshold,
+         df["net_experience"] <= cfg.disappointment_threshold],
+        ["delight", "disappointment"], "neutral",
+    )  # fmt: skip
+    df["low_n"] = df["n_customers"] < cfg.min_customers
+    position = {s: i for i, s in enumerate(order)}
+    df["_pos"] = df["stage"].map(position).fillna(len(position))
+    df = df.sort_values(["_pos", *by], kind="stable").reset_index(drop=True)
+    return df[["stage", *by, *SCORE_FIELDS]]
+
+
+def headline(scores: pd.DataFrame) -> dict[str, object]:
+    """The most delighting and the most disappointing stage by net experience."""
+    if scores.empty:
+        return {"best": None, "worst": None}
+    ranked = scores.sort_values("net_experience")
+    return {"best": ranked.iloc[-1].to_dict(), "worst": ranked.iloc[0].to_dict()}
+
+
+def totals(store: Store, filters: Filters = NO_FILTERS) -> dict[str, int]:
+    """Observations and distinct customers within the filters (the headline counts)."""
+    with store.ibis() as backend:
+        obs = filters.apply(backend.table("observations"), backend.table("customer_attributes"))
+        row = obs.aggregate(observations=obs.count(), customers=obs.customer_id.nunique())
+        df = row.to_pandas()
+    return {k: int(df[k].iloc[0]) for k in ("observations", "customers")}
+
+
+CELL_COLUMNS = ["customer_id", "touchpoint", "channel", "interaction", "score", "observed_at",
+                "observer", "note", "study"]  # fmt: skip
+
+
+def cell_observations(
+    store: Store,
+    filters: Filters,
+    stage: str,
+    by: str | None = None,
+    value: str | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """The observations behind one heatmap cell, most negative first, with their notes."""
+    dims = [by] if by else []
+    check_dimensions(dims, attribute_names(store) if by else [])
+    with store.ibis() as backend:
+        attrs = backend.table("customer_attributes")
+        obs, _ = _grouped(filters.apply(backend.table("observations"), attrs), attrs, dims)
+        obs = obs.filter(obs.stage == stage)
+        if by:
+            obs = obs.filter(obs[by].cast("string") == value)
+        expr = obs.select(*CELL_COLUMNS).order_by(["score", "observed_at"]).limit(limit)
+        return expr.to_pandas()
