@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from cxdata.config import Settings
+from cxdata.export import safe_csv
+from cxdata.filters import FilterError, Filters
 from cxdata.ingest import IngestError, Mapping, ingest_file, load_mapping
+from cxdata.scoring import attribute_names, stage_scores
 from cxdata.store import Store, StoreError
 
 
@@ -38,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("batch_id", type=int, metavar="ID")
     p = command("stats", "Counts of observations, customers, batches; stages in order.")
     p.add_argument("--json", action="store_true", help="Print JSON (the default output)")
+    p = command("scores", "Experience scores per stage (and group): n, mean with CI, verdict.")
+    p.add_argument("--by", default="stage", help="stage[,DIMENSION...] e.g. stage,touchpoint")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar='"COLUMN=VALUE"',
+        help="Filter (repeat; same column = OR), observed_at>=DATE, <=DATE",
+    )
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p = command("sample", "Write the sample data set (files, mappings, README).")
     p.add_argument("--out", type=Path, default=None, help="Folder (default: sample_data/)")
     help = "The journey framework: stages, touchpoints, interaction catalogue (versioned)."
@@ -187,12 +200,35 @@ def _framework(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scores(args: argparse.Namespace) -> int:
+    by = [b.strip() for b in args.by.split(",") if b.strip()]
+    if not by or by[0] != "stage":
+        print('error: --by starts with "stage", e.g. --by stage,touchpoint', file=sys.stderr)
+        return 2
+    store = _store(args)
+    try:
+        filters = Filters.parse(args.where, set(attribute_names(store)))
+        df = stage_scores(store, by[1:], filters)
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        records = json.loads(df.to_json(orient="records", double_precision=15))
+        print(json.dumps(records, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(safe_csv(df).decode())
+    else:
+        print(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
 _COMMANDS: dict[str, Any] = {
     "ingest": _ingest,
     "batches": _batches,
     "remove-batch": _remove_batch,
     "stats": _stats,
     "sample": _sample,
+    "scores": _scores,
     "framework": _framework,
 }
 

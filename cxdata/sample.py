@@ -380,6 +380,11 @@ satisfied = {{ column = "Zufrieden", positive = ["ja"] }}
 repurchase = {{ column = "Wiederkauf", positive = ["ja"] }}
 nps = {{ column = "NPS" }}
 
+[attributes]  # stored under the English names the other studies use
+age_band = "Altersgruppe"
+region = "Region"
+loyalty_tier = "Kundenstatus"
+
 [stages]
 {STAGE_ORDER}
 """
@@ -397,6 +402,9 @@ not_applicable = [0]
          for c, t in SURVEY_ITEMS.items())}
 [outcomes]
 nps = {{ column = "Recommend (0-10)" }}
+
+[attributes]
+region = "Region"
 
 [stages]
 {STAGE_ORDER}

@@ -100,13 +100,16 @@ stages, 1-3 interactions per stage; scores are integers on the graded scale -3..
   Kontaktpunkt, Kanal, Bewertung, Zeitpunkt, Beobachter, Methode, Notiz, Studie,
   Beobachtungs-ID, Interaktion, Altersgruppe, Region, Kundenstatus, NPS, Zufrieden,
   Wiederkauf), `;`, UTF-8 with BOM, `ja`/`nein`; stage names stay English. Its
-  `.mapping.toml` holds only the outcomes and the stage order.
+  `.mapping.toml` names the outcomes, stores Altersgruppe / Region / Kundenstatus under
+  the English attribute names and gives the stage order; the other headers are detected.
 - `call_centre_calls.parquet`: study *Call-centre calls*, channel `phone`, method *Call
   listening*; canonical columns, `score` int64, `observed_at` timestamp.
 - `survey_wide.csv` + `.mapping.toml`: wide post-purchase survey of {r} of the customers
   (import with `--study "Post-purchase survey"`): items 1-5, 0 = not applicable;
   `Recommend (0-10)` is the customer's NPS answer, as in the logs.
 - `planted_truth.csv`: `customer_id, persona` for every customer (the ground truth).
+- `framework.toml`: the journey framework (stages, touchpoints, every interaction code with
+  its graded score = the median observed score); imported before the data files.
 
 Observation ids are unique across files (`R-`, `E-`, `C-` + 6 digits); `observed_at` lies in
 2026-01-01..2026-09-30, stages in journey order. A customer's attributes (`age_band`,

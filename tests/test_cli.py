@@ -107,3 +107,48 @@ def test_console_script_and_sample(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s" / "survey_wide.mapping.toml").exists()
     assert subprocess.run([exe, "nope"], capture_output=True, check=False).returncode == 2
+
+
+def test_scores_contract(capsys, write, db):
+    rows = "customer_id,stage,touchpoint,score,tier\nA,Buy,Till,2,Gold\nA,Buy,Till,-2,Gold\n"
+    rows += "B,Buy,Web,3,Gold\nC,Buy,Web,-1,Basic\nC,Use,App,1,Basic\n"
+    run(capsys, "ingest", str(write("s.csv", rows)), "--db", db)
+    code, out, _ = run(capsys, "scores", "--db", db, "--by", "stage,touchpoint", "--format", "json")
+    rows_out = json.loads(out)
+    assert code == 0 and [(r["stage"], r["touchpoint"]) for r in rows_out] == [
+        ("Buy", "Till"),
+        ("Buy", "Web"),
+        ("Use", "App"),
+    ]
+    web = rows_out[1]
+    assert {
+        k: web[k]
+        for k in (
+            "n_customers",
+            "n_observations",
+            "mean_score",
+            "delight_share",
+            "disappointment_share",
+            "net_experience",
+            "verdict",
+            "low_n",
+        )
+    } == {
+        "n_customers": 2,
+        "n_observations": 2,
+        "mean_score": 1.0,
+        "delight_share": 0.5,
+        "disappointment_share": 0.5,
+        "net_experience": 0.0,
+        "verdict": "neutral",
+        "low_n": True,
+    }
+    assert set(web) >= {"ci_low", "ci_high"}
+    code, out, _ = run(capsys, "scores", "--db", db, "--where", "tier=Gold", "--format", "csv")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("stage,n_customers,n_observations,mean_score")
+    assert lines[1].startswith("Buy,2,3,1.5,")  # A: 0, B: 3
+    code, _, err = run(capsys, "scores", "--db", db, "--where", "color=red")
+    assert code == 2 and 'unknown column "color"' in err
+    code, _, err = run(capsys, "scores", "--db", db, "--by", "touchpoint")
+    assert code == 2 and '--by starts with "stage"' in err

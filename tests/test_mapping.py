@@ -220,3 +220,16 @@ def test_wide_item_missing_from_file(store, write):
         ("Q2 Delivery", "wide item column not in the file"),
         ("Satisfied?", "outcome satisfied: column not in the file"),
     ]
+
+
+def test_attributes_can_be_renamed(store, write):
+    mapping = load_mapping(write("m.toml", '[attributes]\nloyalty_tier = "Kundenstatus"\n'))
+    path = write("de.csv", "Kunde;Phase;Bewertung;Kundenstatus;Region\nK1;Usage;1;Gold;Nord\n")
+    ingest_file(store, path, mapping=mapping)
+    stored = store.query_df("SELECT name, value FROM customer_attributes ORDER BY name")
+    assert stored.values.tolist() == [["Region", "Nord"], ["loyalty_tier", "Gold"]]
+    with pytest.raises(IngestError) as err:
+        ingest_file(store, write("x.csv", "Kunde;Phase;Bewertung\nK2;Usage;1\n"), mapping=mapping)
+    assert [(p.column, p.reason) for p in err.value.problems] == [
+        ("Kundenstatus", "attribute loyalty_tier: column not in the file")
+    ]

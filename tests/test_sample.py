@@ -215,9 +215,12 @@ def test_survey_matches_its_mapping_and_the_personas(
     assert survey["Recommend (0-10)"].corr(home, method="spearman") > 0.5
 
 
-def test_german_mapping_has_only_outcomes_and_stages(written: Path) -> None:
+def test_german_mapping_maps_no_canonical_column(written: Path) -> None:
+    """The German headers must be detected; the mapping only names outcomes, renames
+    attributes to the English names of the other studies, and orders the stages."""
     mapping = tomllib.loads((written / "ecommerce_sessions_de.mapping.toml").read_text("utf-8"))
-    assert set(mapping) == {"outcomes", "stages"}
+    assert set(mapping) == {"outcomes", "attributes", "stages"}
+    assert mapping["attributes"]["loyalty_tier"] == "Kundenstatus"
     assert mapping["stages"]["order"] == list(STAGES)
     assert mapping["outcomes"]["satisfied"] == {"column": "Zufrieden", "positive": ["ja"]}
 

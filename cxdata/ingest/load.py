@@ -239,7 +239,7 @@ def _write_batch(
             f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, {cid}, $name,
                     'attribute', $dtype, {text(col)}, {numeric}
                 FROM {STAGE_TABLE} WHERE {text(col)} IS NOT NULL""",
-            {"batch": batch_id, "name": col, "dtype": dtype},
+            {"batch": batch_id, "name": plan.attribute_name(col), "dtype": dtype},
         )
     for outcome_name, outcome in plan.outcomes.items():
         value = text(outcome.column)

@@ -142,6 +142,7 @@ class Mapping:
     not_applicable: tuple[str, ...] = ()
     wide_items: dict[str, WideItem] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)  # stored name -> source header
     stage_order: tuple[str, ...] = ()
 
     @property
@@ -210,6 +211,12 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
         else:
             positive = tuple(str(v) for v in spec.get("positive", []))
             outcomes[outcome] = Outcome(spec["column"], positive)
+    attributes = {}
+    for attribute, source in dict(data.get("attributes", {})).items():
+        if not isinstance(source, str):
+            bad(f"attributes.{attribute}", "must be the source header as a string")
+        else:
+            attributes[attribute] = source
     order = data.get("stages", {}).get("order", [])
     if not isinstance(order, list) or not all(isinstance(s, str) for s in order):
         bad("stages.order", "must be a list of stage names")
@@ -222,6 +229,7 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
         not_applicable=tuple(_na_text(v) for v in wide.get("not_applicable", [])),
         wide_items=items,
         outcomes=outcomes,
+        attributes=attributes,
         stage_order=tuple(order),
     )
 
@@ -248,7 +256,7 @@ def detect_columns(headers: list[str], mapping: Mapping, file: str) -> dict[str,
         else:
             found[canonical] = source
     taken = set(found.values()) | set(mapping.wide_items)
-    taken |= {o.column for o in mapping.outcomes.values()}
+    taken |= {o.column for o in mapping.outcomes.values()} | set(mapping.attributes.values())
     candidates: dict[str, list[str]] = {}
     for header in headers:
         guess = _LOOKUP.get(normalise(header))

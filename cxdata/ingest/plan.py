@@ -80,9 +80,14 @@ class Plan:
     outcomes: dict[str, Outcome]
     problems: list[Problem] = field(default_factory=list)
     codes_score: bool = False  # interaction codes supply the score of rows without one
+    renamed: dict[str, str] = field(default_factory=dict)  # header -> attribute name
 
     def expr(self, canonical: str) -> str:
         return text(self.columns.get(canonical))
+
+    def attribute_name(self, header: str) -> str:
+        """The name an extra column is stored under ([attributes] in the mapping renames)."""
+        return self.renamed.get(header, header)
 
 
 def catalogue_score(code: str) -> str:
@@ -169,5 +174,11 @@ def build_plan(
         else:
             outcomes[name] = outcome
             used.add(outcome.column)
+    for name, header in mapping.attributes.items():
+        if header not in staged.headers:
+            problems.append(
+                Problem(file, 1, header, None, f"attribute {name}: column not in the file")
+            )
     extras = [h for h in staged.headers if h not in used]
-    return Plan(columns, sources, extras, outcomes, problems, codes)
+    names = {header: name for name, header in mapping.attributes.items()}
+    return Plan(columns, sources, extras, outcomes, problems, codes, names)
