@@ -36,44 +36,39 @@ by_touchpoint = ui.scores(db, version, ("touchpoint",), filters)
 thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
 
 label = segment.replace("_", " ")
-chart = heatmap(
-    by_segment,
-    segment,
-    label,
-    stages,
-    f"Which stages delight or disappoint which {label}?",
-    *thresholds,
-)
-picked = st.altair_chart(chart, on_select="rerun", key="segment_heatmap")
-ui.downloads(chart, by_segment, f"heatmap_stage_by_{segment}")
 
-st.altair_chart(
-    emotion_curve(
-        by_segment,
-        segment,
-        stages,
-        f"How does the experience evolve along the journey, by {label}?",
-    )
-)
 
-touchpoint_order = ui.touchpoints_in_journey_order(by_touchpoint, stages)
-tp_chart = heatmap(
-    by_touchpoint,
-    "touchpoint",
-    "Touchpoint",
-    stages,
-    "Which touchpoints delight or disappoint?",
-    *thresholds,
-    touchpoint_order,
-)
-picked_tp = st.altair_chart(tp_chart, on_select="rerun", key="touchpoint_heatmap")
-ui.downloads(tp_chart, by_touchpoint, "heatmap_stage_by_touchpoint")
-
-for event, by in ((picked, segment), (picked_tp, "touchpoint")):
+def show(chart, data, by: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A heatmap, its downloads, and the observations behind a clicked cell."""
+    event = st.altair_chart(chart, on_select="rerun", key=name)
+    ui.downloads(chart, data, name)
     for cell in ui.selected_cells(event):
-        st.subheader(f"Observations behind {cell['stage']} × {cell['row']}")
+        st.markdown(
+            f"**Observations behind {cell['stage']} × {cell['row']}** "
+            "(most negative first; click the cell again to close)"
+        )
         rows = cell_observations(store, filters, cell["stage"], by, cell["row"])
         st.dataframe(rows, hide_index=True)
+
+
+title = f"Which stages delight or disappoint which {label}?"
+show(
+    heatmap(by_segment, segment, label, stages, title, *thresholds),
+    by_segment,
+    segment,
+    f"heatmap_stage_by_{segment}",
+)
+curve_title = f"How does the experience evolve along the journey, by {label}?"
+st.altair_chart(emotion_curve(by_segment, segment, stages, curve_title))
+
+order = ui.touchpoints_in_journey_order(by_touchpoint, stages)
+title = "Which touchpoints delight or disappoint?"
+show(
+    heatmap(by_touchpoint, "touchpoint", "Touchpoint", stages, title, *thresholds, order),
+    by_touchpoint,
+    "touchpoint",
+    "heatmap_stage_by_touchpoint",
+)
 
 with st.expander("How scores are computed"):
     st.markdown(DEFINITIONS)

@@ -97,7 +97,7 @@ def heatmap(
     """Stage (columns, journey order) x `row` heatmap of net experience; low-n cells faded
     and labelled; a click selects a cell (selection name `cell`)."""
     df = heatmap_frame(scores, row)
-    select = alt.selection_point(name="cell", fields=["stage", "row"], on="click")
+    select = alt.selection_point(name="cell", fields=["stage", "row"], on="click", empty=False)
     base = alt.Chart(df).encode(
         x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y(

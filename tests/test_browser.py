@@ -110,6 +110,16 @@ def test_every_page_and_an_upload(app, tmp_path):
         assert page.locator('[data-testid="stVegaLiteChart"]').count() == 1
         page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
+        page.goto(url + "heatmaps")
+        _settle(page, "Which touchpoints delight or disappoint?")
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3
+        page.screenshot(path=str(SHOTS / "heatmaps.png"), full_page=True)
+        grid = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+        assert grid is not None
+        page.mouse.click(grid["x"] + 0.6 * grid["width"], grid["y"] + 116)  # a cell, row 2
+        _settle(page, "Observations behind")
+        page.screenshot(path=str(SHOTS / "heatmaps_cell.png"), full_page=True)
+
         page.goto(url + "upload")
         _settle(page, "Upload observations")
         page.locator('input[type="file"]').first.set_input_files(str(upload))
