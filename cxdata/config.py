@@ -31,6 +31,9 @@ class Settings:
     lock_timeout_s: float = _setting(
         30.0, 'How long a writer waits for another process\'s write lock before "busy".'
     )
+    memory_limit_mb: int = _setting(
+        1024, "DuckDB memory limit; bigger imports spill to a temp folder beside the database."
+    )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
     load_sample_on_empty: bool = _setting(

@@ -176,7 +176,8 @@ class Store:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                config = {"memory_limit": f"{self.settings.memory_limit_mb}MB"}
+                return duckdb.connect(str(self.path), config=config)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise

@@ -24,11 +24,12 @@ from cxdata.ingest.plan import (
     timestamp,
 )
 from cxdata.ingest.problems import IngestError, Problem
-from cxdata.ingest.readers import STAGE_TABLE, Staged, stage_file
+from cxdata.ingest.readers import STAGE_TABLE, Staged, quote, stage_file
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.store import CANONICAL_TEXT, Store
 
 Progress = Callable[[float, str], object]
+CUSTOMER_VALUES = "cx_customer_values"
 
 
 @dataclass
@@ -176,15 +177,16 @@ def infer_types(
         else:
             to_check.append(col)
     if to_check:
+        # Attributes repeat on every row of a customer: check each distinct value once.
+        fits_all = ", ".join(f"bool_and(v IS NULL OR {fits_type[t].format(v='v')})"
+                             for t in candidates)  # fmt: skip
         checks = ", ".join(
-            f"bool_and({text(c)} IS NULL OR {fits_type[t].format(v=text(c))})"
+            f"(SELECT [{fits_all}] FROM (SELECT DISTINCT {text(c)} AS v FROM {STAGE_TABLE}))"
             for c in to_check
-            for t in candidates
         )
-        row = con.execute(f"SELECT {checks} FROM {STAGE_TABLE}").fetchone() or ()
-        for i, col in enumerate(to_check):
-            fits = [t for j, t in enumerate(candidates) if row[i * len(candidates) + j]]
-            result[col] = fits[0] if fits else "VARCHAR"
+        row = con.execute(f"SELECT {checks}").fetchone() or ()
+        for col, fit in zip(to_check, row, strict=True):
+            result[col] = next((t for t, ok in zip(candidates, fit, strict=True) if ok), "VARCHAR")
     return {c: result[c] for c in columns}
 
 
@@ -233,33 +235,7 @@ def _write_batch(
             f"INSERT INTO observations SELECT {select} FROM {STAGE_TABLE} WHERE {source.keep}",
             {**source.params, "batch": batch_id, "study": default_study},
         )
-    for col, dtype in extras.items():
-        numeric = number(text(col)) if dtype in ("BIGINT", "DOUBLE") else "NULL"
-        con.execute(
-            f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, {cid}, $name,
-                    'attribute', $dtype, {text(col)}, {numeric}
-                FROM {STAGE_TABLE} WHERE {text(col)} IS NOT NULL""",
-            {"batch": batch_id, "name": plan.attribute_name(col), "dtype": dtype},
-        )
-    for outcome_name, outcome in plan.outcomes.items():
-        value = text(outcome.column)
-        numeric = (
-            f"CAST(list_contains($positive, lower({value})) AS DOUBLE)"
-            if outcome.positive
-            else number(value)
-        )
-        run(
-            con,
-            f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, {cid}, $name,
-                    'outcome', $dtype, {value}, {numeric}
-                FROM {STAGE_TABLE} WHERE {value} IS NOT NULL""",
-            {
-                "batch": batch_id,
-                "name": outcome_name,
-                "positive": [p.lower() for p in outcome.positive],
-                "dtype": "BOOLEAN" if outcome.positive else "DOUBLE",
-            },
-        )
+    _write_customer_values(con, plan, extras, cid, batch_id)
     for position, stage in enumerate(mapping.stage_order):
         con.execute("INSERT OR REPLACE INTO stages VALUES (?, ?)", [stage, position])
     counts = con.execute(
@@ -291,6 +267,42 @@ def _write_batch(
         ],
     )
     return batch_id, n_rows, n_customers
+
+
+def _write_customer_values(
+    con: duckdb.DuckDBPyConnection, plan: Plan, extras: dict[str, str], cid: str, batch_id: int
+) -> None:
+    """Attributes and outcomes, one row per customer and distinct value. One pass over the
+    staged rows collects the distinct combinations; each column is taken from those."""
+    columns = list(dict.fromkeys([*extras, *(o.column for o in plan.outcomes.values())]))
+    if not columns:
+        return
+    picked = ", ".join(f"{text(c)} AS {quote(c)}" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CUSTOMER_VALUES} AS "
+        f"SELECT DISTINCT {cid} AS customer_id, {picked} FROM {STAGE_TABLE}"
+    )
+    insert = f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, customer_id, $name,
+                     $kind, $dtype, {{value}}, {{numeric}}
+                 FROM {CUSTOMER_VALUES} WHERE {{value}} IS NOT NULL"""
+    for col, dtype in extras.items():
+        value = quote(col)
+        numeric = number(value) if dtype in ("BIGINT", "DOUBLE") else "NULL"
+        run(con, insert.format(value=value, numeric=numeric),
+            {"batch": batch_id, "name": plan.attribute_name(col), "kind": "attribute",
+             "dtype": dtype})  # fmt: skip
+    for name, outcome in plan.outcomes.items():
+        value = quote(outcome.column)
+        numeric = (
+            f"CAST(list_contains($positive, lower({value})) AS DOUBLE)"
+            if outcome.positive
+            else number(value)
+        )
+        run(con, insert.format(value=value, numeric=numeric),
+            {"batch": batch_id, "name": name, "kind": "outcome",
+             "positive": [p.lower() for p in outcome.positive],
+             "dtype": "BOOLEAN" if outcome.positive else "DOUBLE"})  # fmt: skip
+    con.execute(f"DROP TABLE {CUSTOMER_VALUES}")
 
 
 def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> IngestResult:

@@ -122,46 +122,58 @@ def find_problems(
     con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, rules: list[Rule], limit: int
 ) -> tuple[list[Problem], int]:
     """Problems found by the rules and the observation-id checks, the first `limit` in
-    file order, and how many there are in all."""
-    parts: list[str] = []
+    file order, and how many there are in all.
+
+    One aggregate pass counts each check; only checks that found something are listed
+    row by row, so a clean file costs a single scan."""
+    checks: list[tuple[str, str]] = []  # (count over the staged rows, the failing rows)
     params: dict[str, object] = {}
     for i, rule in enumerate(rules):
         params[f"col_{i}"], params[f"reason_{i}"] = rule.column, rule.reason
         params.update(rule.params)
-        parts.append(
-            f"SELECT rowid AS pos, $col_{i} AS col, CAST({rule.value} AS VARCHAR) AS val, "
-            f"replace($reason_{i}, '{{value}}', coalesce(CAST({rule.value} AS VARCHAR), '')) "
-            f"AS reason FROM {STAGE_TABLE} WHERE {rule.condition}"
-        )
+        value = f"CAST({rule.value} AS VARCHAR)"
+        checks.append((
+            f"count(*) FILTER (WHERE {rule.condition})",
+            f"SELECT rowid AS pos, $col_{i} AS col, {value} AS val, "
+            f"replace($reason_{i}, '{{value}}', coalesce({value}, '')) AS reason "
+            f"FROM {STAGE_TABLE} WHERE {rule.condition}",
+        ))  # fmt: skip
     if "observation_id" in plan.columns:
-        oid, header = plan.expr("observation_id"), plan.columns["observation_id"]
-        params["oid_col"] = header
-        parts.append(
-            f"""SELECT pos, $oid_col, oid, 'observation_id appears more than once in the file'
-                FROM (SELECT rowid AS pos, {oid} AS oid,
-                             count(*) OVER (PARTITION BY {oid}) AS n FROM {STAGE_TABLE})
-                WHERE oid IS NOT NULL AND n > 1"""
-        )
-        parts.append(
-            f"""SELECT s.pos, $oid_col, s.oid, 'observation_id already imported in batch '
-                       || o.batch_id
-                FROM (SELECT rowid AS pos, {oid} AS oid FROM {STAGE_TABLE}) s
-                JOIN (SELECT observation_id, min(batch_id) AS batch_id FROM observations
-                      GROUP BY observation_id) o ON o.observation_id = s.oid"""
-        )
-    if not parts:
+        oid, params["oid_col"] = plan.expr("observation_id"), plan.columns["observation_id"]
+        ids = f"(SELECT rowid AS pos, {oid} AS oid FROM {STAGE_TABLE})"
+        checks.append((
+            f"count({oid}) - count(DISTINCT {oid})",
+            f"""SELECT pos, $oid_col AS col, oid AS val,
+                       'observation_id appears more than once in the file' AS reason
+                FROM (SELECT *, count(*) OVER (PARTITION BY oid) AS n FROM {ids})
+                WHERE oid IS NOT NULL AND n > 1""",
+        ))  # fmt: skip
+        stored = "(SELECT observation_id, min(batch_id) AS batch_id FROM observations GROUP BY 1)"
+        checks.append((
+            f"(SELECT count(*) FROM {ids} s SEMI JOIN observations o ON o.observation_id = s.oid)",
+            f"""SELECT s.pos, $oid_col AS col, s.oid AS val,
+                       'observation_id already imported in batch ' || o.batch_id AS reason
+                FROM {ids} s JOIN {stored} o ON o.observation_id = s.oid""",
+        ))  # fmt: skip
+    if not checks:
+        return [], 0
+    counts = run(
+        con, f"SELECT {', '.join(c for c, _ in checks)} FROM {STAGE_TABLE}", params
+    ).fetchone()
+    failing = [detail for (_, detail), n in zip(checks, counts or (), strict=True) if n]
+    if not failing:
         return [], 0
     rows = run(
         con,
-        f"""SELECT pos, col, val, reason, count(*) OVER () FROM ({" UNION ALL ".join(parts)})
+        f"""SELECT pos, col, val, reason FROM ({" UNION ALL ".join(failing)})
             ORDER BY pos, col LIMIT {int(limit)}""",
         params,
     ).fetchall()
     problems = [
         Problem(staged.file, staged.file_row(int(pos)), col, val, reason)
-        for pos, col, val, reason, _ in rows
+        for pos, col, val, reason in rows
     ]
-    return problems, int(rows[0][4]) if rows else 0
+    return problems, sum(int(n) for n in counts or ())
 
 
 def unknown_stages(
