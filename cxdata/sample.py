@@ -388,6 +388,12 @@ loyalty_tier = "Kundenstatus"
 [stages]
 {STAGE_ORDER}
 """
+OUTCOMES_TOML = """# Canonical headers are detected; the mapping only names the outcome columns.
+[outcomes]
+satisfied = { column = "satisfied", positive = ["yes"] }
+repurchase = { column = "repurchase", positive = ["yes"] }
+nps = { column = "nps" }
+"""
 SURVEY_TOML = f"""# Wide post-purchase survey: one row per respondent, one column per rated item.
 # The study is a constant, not a column: import with --study "Post-purchase survey".
 [columns]
@@ -430,6 +436,8 @@ def write_sample(out_dir: Path, seed: int = 7) -> list[Path]:
                       encoding="utf-8-sig" if de else "utf-8")  # fmt: skip
     for name, text in [("survey_wide.mapping.toml", SURVEY_TOML),
                        ("ecommerce_sessions_de.mapping.toml", GERMAN_TOML),
+                       ("retail_store_visits.mapping.toml", OUTCOMES_TOML),
+                       ("call_centre_calls.mapping.toml", OUTCOMES_TOML),
                        ("README.md", render_readme(tables, seed))]:  # fmt: skip
         (out_dir / name).write_text(text, encoding="utf-8")
     write_framework(tables, out_dir / FRAMEWORK_FILE)

@@ -94,7 +94,8 @@ stages, 1-3 interactions per stage; scores are integers on the graded scale -3..
 {files}
 
 - `retail_store_visits.csv`: study *Retail store visits*, channel `store`, method *Store visit
-  observation* (20% of customers: *Mystery shopping*); canonical headers, comma, UTF-8.
+  observation* (20% of customers: *Mystery shopping*); canonical headers, comma, UTF-8;
+  its `.mapping.toml` names the outcome columns (`nps`, `satisfied`, `repurchase`).
 - `ecommerce_sessions_de.csv`: study *E-commerce sessions*, channels `web`/`app`/`email`,
   methods *Session recording* / *Inbox review*; German headers (Kundennummer, Phase,
   Kontaktpunkt, Kanal, Bewertung, Zeitpunkt, Beobachter, Methode, Notiz, Studie,
@@ -103,7 +104,8 @@ stages, 1-3 interactions per stage; scores are integers on the graded scale -3..
   `.mapping.toml` names the outcomes, stores Altersgruppe / Region / Kundenstatus under
   the English attribute names and gives the stage order; the other headers are detected.
 - `call_centre_calls.parquet`: study *Call-centre calls*, channel `phone`, method *Call
-  listening*; canonical columns, `score` int64, `observed_at` timestamp.
+  listening*; canonical columns, `score` int64, `observed_at` timestamp; outcomes mapped
+  as for the retail file.
 - `survey_wide.csv` + `.mapping.toml`: wide post-purchase survey of {r} of the customers
   (import with `--study "Post-purchase survey"`): items 1-5, 0 = not applicable;
   `Recommend (0-10)` is the customer's NPS answer, as in the logs.

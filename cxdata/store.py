@@ -23,7 +23,7 @@ from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.config import Settings
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -110,6 +110,28 @@ _MIGRATIONS: dict[int, list[str]] = {
             moment_of_truth BOOLEAN NOT NULL,
             PRIMARY KEY (version, code))""",
     ],
+    3: [
+        """CREATE TABLE persona_models (
+            model_id INTEGER PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            settings VARCHAR NOT NULL,
+            features VARCHAR NOT NULL,
+            k INTEGER NOT NULL,
+            diagnostics VARCHAR NOT NULL,
+            explanation VARCHAR NOT NULL,
+            profiles VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL)""",
+        """CREATE TABLE persona_assignments (
+            model_id INTEGER NOT NULL,
+            customer_id VARCHAR NOT NULL,
+            persona INTEGER NOT NULL)""",
+        """CREATE TABLE persona_names (
+            model_id INTEGER NOT NULL,
+            persona INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            generated VARCHAR NOT NULL,
+            PRIMARY KEY (model_id, persona))""",
+    ],
 }
 
 
@@ -176,8 +198,8 @@ class Store:
         delay = 0.02
         while True:
             try:
-                config = {"memory_limit": f"{self.settings.memory_limit_mb}MB"}
-                return duckdb.connect(str(self.path), config=config)
+                limit = f"{self.settings.memory_limit_mb}MB"
+                return duckdb.connect(str(self.path), config={"memory_limit": limit})
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise
@@ -217,7 +239,7 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------
 
-    def query_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a read query with bound parameters and return a DataFrame."""
         with self.connect() as con:
             return con.execute(sql, params or []).df()
@@ -285,6 +307,11 @@ class Store:
             ).fetchone()
             con.execute("DELETE FROM observations WHERE batch_id = ?", [batch_id])
             con.execute("DELETE FROM customer_attributes WHERE batch_id = ?", [batch_id])
+            # assignments of customers who no longer have any observation go too
+            con.execute(
+                "DELETE FROM persona_assignments WHERE customer_id NOT IN "
+                "(SELECT DISTINCT customer_id FROM observations)"
+            )
             con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
         return int(n[0]) if n else 0
 

@@ -232,6 +232,8 @@ def test_write_sample_is_byte_identical_and_small(written: Path, tmp_path: Path)
     assert set(first) == {*DATA_FILES, TRUTH_FILE, "README.md", "framework.toml"} | {
         "survey_wide.mapping.toml",
         "ecommerce_sessions_de.mapping.toml",
+        "retail_store_visits.mapping.toml",
+        "call_centre_calls.mapping.toml",
     }
     assert list(first) == list(second)
     for name, path in first.items():
@@ -258,8 +260,7 @@ def test_mapping_for(written: Path) -> None:
     assert mapping_for(written / "survey_wide.csv") == written / "survey_wide.mapping.toml"
     german = written / "ecommerce_sessions_de.csv"
     assert mapping_for(german) == written / "ecommerce_sessions_de.mapping.toml"
-    assert mapping_for(written / "retail_store_visits.csv") is None
-    assert mapping_for(written / "call_centre_calls.parquet") is None
+    assert mapping_for(written / "planted_truth.csv") is None
 
 
 def test_sample_dir_is_the_repo_folder() -> None:

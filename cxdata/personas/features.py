@@ -1,0 +1,111 @@
+"""Per-customer features, built in the engine: one row per customer.
+
+Per stage: the experience score (sum of interaction scores; missing when the stage was not
+observed, to be imputed with an indicator, never silently zero) and the number of
+observations; the channel mix (share of the customer's observations per channel); chosen
+customer attributes (numeric ones as numbers, the rest as categories).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from cxdata.filters import NO_FILTERS, Filters
+from cxdata.store import Store
+
+MAX_CATEGORIES = 12
+
+
+def feature_name(prefix: str, value: str) -> str:
+    """A column name safe for every library: `score__Delivery`, `channel__web`."""
+    return f"{prefix}__{re.sub(r'[^0-9A-Za-z]+', '_', value).strip('_')}"
+
+
+def default_attributes(store: Store) -> list[str]:
+    """Attributes (not outcomes) with 2..MAX_CATEGORIES values, or numeric ones."""
+    df = store.query_df(
+        "SELECT name, count(DISTINCT value) AS n, bool_and(number IS NOT NULL) AS numeric "
+        "FROM customer_attributes WHERE kind = 'attribute' AND name NOT IN "
+        "(SELECT name FROM customer_attributes WHERE kind = 'outcome') GROUP BY name ORDER BY name"
+    )
+    keep = df[(df["numeric"]) | ((df["n"] >= 2) & (df["n"] <= MAX_CATEGORIES))]
+    return [str(n) for n in keep["name"]]
+
+
+@dataclass
+class Features:
+    """One row per customer (index customer_id); `groups` splits the columns into
+    `numeric` and `categorical`; `source` says what each column is: (kind, stage/channel/
+    attribute name), kind one of score, n, channel, attr."""
+
+    frame: pd.DataFrame
+    groups: dict[str, list[str]]
+    source: dict[str, tuple[str, str]]
+
+
+def customer_features(
+    store: Store, attributes: list[str] | None = None, filters: Filters = NO_FILTERS
+) -> Features:
+    """Stage scores and counts, channel shares (stage order as in the store) and the chosen
+    attributes (default: `default_attributes`)."""
+    attributes = default_attributes(store) if attributes is None else attributes
+    stages = store.stats()["stages"]
+    with store.ibis() as backend:
+        attrs = backend.table("customer_attributes")
+        obs = filters.apply(backend.table("observations"), attrs)
+        seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
+        channels = sorted(str(c) for c in seen["channel"])
+        with_channel = obs.count(where=obs.channel.notnull())  # surveys have no channel
+        metrics = {}
+        source: dict[str, tuple[str, str]] = {}
+        for stage in stages:
+            in_stage = obs.stage == stage
+            metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
+            metrics[feature_name("n", stage)] = obs.count(where=in_stage)
+            source[feature_name("score", stage)] = ("score", stage)
+            source[feature_name("n", stage)] = ("n", stage)
+        for channel in channels:
+            metrics[feature_name("channel", channel)] = (
+                obs.count(where=obs.channel == channel) / with_channel
+            )
+            source[feature_name("channel", channel)] = ("channel", channel)
+        wide = obs.group_by("customer_id").aggregate(**metrics)
+        df = wide.to_pandas().set_index("customer_id").sort_index()
+        numeric_attrs, categorical = _attribute_columns(backend, attributes)
+    if attributes:
+        values = store.query_df(
+            "SELECT customer_id, name, min(value) AS value, min(number) AS number "
+            "FROM customer_attributes WHERE kind = 'attribute' AND list_contains($names, name) "
+            "GROUP BY ALL",
+            {"names": attributes},
+        )
+        for name in attributes:
+            rows = values[values["name"] == name].set_index("customer_id")
+            column = "number" if name in numeric_attrs else "value"
+            df[feature_name("attr", name)] = rows[column].reindex(df.index)
+            source[feature_name("attr", name)] = ("attr", name)
+    numeric = [c for c in df.columns if not c.startswith("attr__")]
+    numeric += [feature_name("attr", n) for n in numeric_attrs]
+    groups = {"numeric": numeric, "categorical": [feature_name("attr", n) for n in categorical]}
+    return Features(df, groups, source)
+
+
+def _attribute_columns(
+    backend: ibis.BaseBackend, attributes: list[str]
+) -> tuple[list[str], list[str]]:
+    """Split attributes into numeric (every value a number) and categorical."""
+    if not attributes:
+        return [], []
+    attrs = backend.table("customer_attributes")
+    kinds = (
+        attrs.filter(attrs.name.isin(attributes))
+        .group_by("name")
+        .aggregate(numeric=attrs.number.notnull().all())
+        .to_pandas()
+    )
+    numeric = set(kinds[kinds["numeric"]]["name"])
+    return [a for a in attributes if a in numeric], [a for a in attributes if a not in numeric]
