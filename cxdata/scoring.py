@@ -24,7 +24,7 @@ from cxdata.filters import NO_FILTERS, FilterError, Filters
 from cxdata.store import Store
 
 OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
-TIME_DIMENSIONS = ("month",)
+DERIVED_DIMENSIONS = ("month", "persona")  # persona: of the latest persona model
 SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_high",
                 "mean_positive", "mean_negative", "delight_share", "disappointment_share",
                 "net_experience", "verdict", "low_n"]  # fmt: skip
@@ -39,17 +39,28 @@ def attribute_names(store: Store) -> list[str]:
 
 def check_dimensions(by: list[str], attributes: list[str]) -> None:
     """Every grouping name must be a known dimension or attribute (never free SQL)."""
-    known = {*OBSERVATION_DIMENSIONS, *TIME_DIMENSIONS, *attributes}
+    known = {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS, *attributes}
     for name in by:
         if name not in known:
             raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
 
 
-def _grouped(obs: ir.Table, attrs: ir.Table, by: list[str]) -> tuple[ir.Table, list[str]]:
-    """Observations with one column per grouping dimension (attributes joined per customer)."""
+def _grouped(backend: ibis.BaseBackend, obs: ir.Table, by: list[str]) -> ir.Table:
+    """Observations with one column per grouping dimension (attributes and personas joined
+    per customer)."""
+    attrs = backend.table("customer_attributes")
     for name in by:
         if name == "month":
             obs = obs.mutate(month=obs.observed_at.strftime("%Y-%m"))
+        elif name == "persona":
+            models = backend.table("persona_models")
+            assigned = backend.table("persona_assignments")
+            names = backend.table("persona_names")
+            latest = assigned.filter(assigned.model_id == models.model_id.max().as_scalar())
+            named = latest.inner_join(
+                names, [latest.model_id == names.model_id, latest.persona == names.persona]
+            ).select(_cid=latest.customer_id, persona=names.name)
+            obs = obs.inner_join(named, obs.customer_id == named._cid).drop("_cid")
         elif name not in OBSERVATION_DIMENSIONS:
             values = (
                 attrs.filter(attrs.name == name)
@@ -57,21 +68,20 @@ def _grouped(obs: ir.Table, attrs: ir.Table, by: list[str]) -> tuple[ir.Table, l
                 .distinct()
             )
             obs = obs.inner_join(values, obs.customer_id == values._cid).drop("_cid")
-    return obs, by
+    return obs
 
 
 def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
     """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
-    obs = backend.table("observations")
     attrs = backend.table("customer_attributes")
-    obs, dims = _grouped(filters.apply(obs, attrs), attrs, by)
-    cells = obs.group_by(["customer_id", "stage", *dims]).aggregate(
+    obs = _grouped(backend, filters.apply(backend.table("observations"), attrs), by)
+    cells = obs.group_by(["customer_id", "stage", *by]).aggregate(
         score=obs.score.sum(),
         positive=obs.score.clip(lower=0).sum(),
         negative=obs.score.clip(upper=0).sum(),
         n_obs=obs.count(),
     )
-    return cells.group_by(["stage", *dims]).aggregate(
+    return cells.group_by(["stage", *by]).aggregate(
         n_customers=cells.count(),
         n_observations=cells.n_obs.sum(),
         mean_score=cells.score.mean(),
@@ -150,7 +160,7 @@ def cell_observations(
     check_dimensions(dims, attribute_names(store) if by else [])
     with store.ibis() as backend:
         attrs = backend.table("customer_attributes")
-        obs, _ = _grouped(filters.apply(backend.table("observations"), attrs), attrs, dims)
+        obs = _grouped(backend, filters.apply(backend.table("observations"), attrs), dims)
         obs = obs.filter(obs.stage == stage)
         if by:
             obs = obs.filter(obs[by].cast("string") == value)

@@ -152,8 +152,9 @@ def current_filters() -> Filters:
 
 
 def segment_choices(s: Store) -> list[str]:
-    """Customer attributes first (they describe people), then study and channel."""
-    return [*attribute_names(s), "study", "channel"]
+    """Personas (when a model exists), customer attributes, then study and channel."""
+    personas = ["persona"] if not s.query_df("SELECT 1 FROM persona_models LIMIT 1").empty else []
+    return [*personas, *attribute_names(s), "study", "channel"]
 
 
 def default_segment(choices: list[str]) -> int:
