@@ -161,3 +161,95 @@ def emotion_curve(
         .encode(y="y:Q")
     )
     return (zero + line).properties(title=title, width=720, height=300)
+
+
+def persona_diagnostics(
+    diagnostics: pd.DataFrame, chosen_k: int, stable: float = 0.8
+) -> alt.HConcatChart:
+    """How many personas? Two small panels over k: stability (mean adjusted Rand index on
+    bootstrap refits, 0 to 1, the reproducible level dashed) and silhouette (separation);
+    the chosen k marked in both."""
+    df = diagnostics.assign(chosen=diagnostics["k"] == chosen_k)
+    x = alt.X("k:O", title="Number of personas (k)", axis=alt.Axis(labelAngle=0))
+    mark = alt.Chart(pd.DataFrame({"k": [chosen_k], "text": [f"chosen: {chosen_k}"]}))
+    rule = mark.mark_rule(color="#555", strokeDash=[2, 2]).encode(x=x)
+
+    def panel(column: str, title: str, scale: alt.Scale, colour: str) -> alt.TopLevelMixin:
+        line = (
+            alt.Chart(df)
+            .mark_line(color=colour, point=alt.OverlayMarkDef(color=colour, size=50))
+            .encode(
+                x=x,
+                y=alt.Y(f"{column}:Q", title=title, scale=scale),
+                tooltip=[
+                    alt.Tooltip("k:O", title="Personas (k)"),
+                    alt.Tooltip("stability:Q", title="Stability", format=".2f"),
+                    alt.Tooltip("silhouette:Q", title="Silhouette", format=".2f"),
+                ],
+            )
+        )
+        label = mark.mark_text(align="left", dx=4, dy=4, baseline="top", color="#333").encode(
+            x=x, y=alt.value(0), text="text:N"
+        )
+        return alt.layer(rule, line, label).properties(width=300, height=200)
+
+    top = float(df["silhouette"].max()) if len(df) else 0.0
+    bottom = min(0.0, float(df["silhouette"].min()) if len(df) else 0.0)
+    stability = panel(
+        "stability",
+        "Stability (agreement of refits, 0–1)",
+        alt.Scale(domain=[0, 1]),
+        OKABE_ITO[0],
+    )
+    reproducible = (
+        alt.Chart(pd.DataFrame({"y": [stable], "text": [f"reproducible ≥ {stable:g}"]}))
+        .mark_rule(color="#009E73", strokeDash=[5, 3])
+        .encode(y="y:Q")
+    )
+    reproducible_label = reproducible.mark_text(
+        align="right", baseline="top", dy=3, x="width", dx=-2, color="#00704f"
+    ).encode(text="text:N")
+    silhouette = panel(
+        "silhouette",
+        "Silhouette (separation)",
+        alt.Scale(domain=[bottom, max(0.5, round(top + 0.05, 1))]),
+        OKABE_ITO[5],
+    )
+    return alt.hconcat(
+        alt.layer(stability, reproducible, reproducible_label), silhouette, spacing=40
+    ).properties(title="How many personas? Stability and separation by number of personas")
+
+
+def persona_stage_row(scores: pd.DataFrame, stage_order: list[str]) -> alt.LayerChart:
+    """One row of cells: a persona's net experience per stage, on the heatmaps' fixed scale
+    (no legend: the page explains the colours once); low-n cells faded and starred."""
+    df = heatmap_frame(scores, "stage")
+    df["label"] = df["net_experience"].map("{:+.2f}".format) + df["low_n"].map(
+        {True: "*", False: ""}
+    )
+    base = alt.Chart(df).encode(
+        x=alt.X(
+            "stage:N",
+            sort=stage_order,
+            title=None,
+            axis=alt.Axis(orient="top", labelAngle=0, labelLimit=90, ticks=False, domain=False),
+        )
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("net_experience:Q", scale=NET_SCALE, legend=None),
+        opacity=alt.condition("datum.low_n", alt.value(0.35), alt.value(1.0)),
+        tooltip=[
+            alt.Tooltip("stage:N", title="Stage"),
+            alt.Tooltip("n_customers:Q", title="Customers (n)", format=","),
+            alt.Tooltip("mean_ci:N", title="Mean score (95% CI)"),
+            alt.Tooltip("net_experience:Q", title="Net experience", format="+.2f"),
+            alt.Tooltip("verdict:N", title="Verdict"),
+        ],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text="label:N",
+        color=alt.condition(
+            "abs(datum.net_experience) > 0.55", alt.value("white"), alt.value("#222222")
+        ),
+    )
+    return (cells + text).properties(width="container", height=34)

@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         help="Filter (repeat; same column = OR), observed_at>=DATE, <=DATE",
     )
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = command("personas", "Find data-driven personas and store the model (reproducible).")
+    p.add_argument("--k", default="auto", help="Number of personas, or auto (default)")
+    p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
+    p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="Print JSON instead of text")
     p = command("sample", "Write the sample data set (files, mappings, README).")
     p.add_argument("--out", type=Path, default=None, help="Folder (default: sample_data/)")
     help = "The journey framework: stages, touchpoints, interaction catalogue (versioned)."
@@ -222,11 +228,40 @@ def _scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def _personas(args: argparse.Namespace) -> int:
+    from cxdata.personas import PersonaSettings, discover
+
+    try:
+        k = None if args.k == "auto" else int(args.k)
+        lo, hi = (int(v) for v in args.k_range.split("-"))
+        if not 2 <= lo <= hi or (k is not None and k < 2):
+            raise ValueError
+    except ValueError:
+        print("error: --k is auto or a number >= 2; --k-range looks like 3-8", file=sys.stderr)
+        return 2
+    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
+    try:
+        model = discover(_store(args), settings)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(model.to_json(), indent=2, default=str))
+        return 0
+    print(f"persona model {model.model_id}: {model.explanation}")
+    print(model.diagnostics.round(3).to_string(index=False))
+    for p in model.profiles:
+        traits = ", ".join(f"{d['label']} {d['std_diff']:+.1f} sd" for d in p["distinguishing"])
+        print(f"{p['persona']}. {p['name']}: {p['size']:,} customers ({p['share']:.0%}); {traits}")
+    return 0
+
+
 _COMMANDS: dict[str, Any] = {
     "ingest": _ingest,
     "batches": _batches,
     "remove-batch": _remove_batch,
     "stats": _stats,
+    "personas": _personas,
     "sample": _sample,
     "scores": _scores,
     "framework": _framework,

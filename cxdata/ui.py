@@ -6,7 +6,9 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import altair as alt
 import pandas as pd
@@ -19,6 +21,9 @@ from cxdata.ingest import IngestError, IngestResult, ingest_bytes, load_sample, 
 from cxdata.overview import FilterOptions, filter_options, observation_counts
 from cxdata.scoring import attribute_names, stage_scores
 from cxdata.store import Store
+
+if TYPE_CHECKING:
+    from cxdata.personas import PersonaModel
 
 
 @st.cache_resource(show_spinner=False)
@@ -97,9 +102,66 @@ def options(db_path: str, version: str) -> FilterOptions:
 
 
 @st.cache_data(show_spinner="Computing scores…", max_entries=64)
-def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
-    """Stage scores, cached per data version, grouping and filters."""
+def _scores(
+    db_path: str, version: str, by: tuple[str, ...], filters: Filters, personas: str
+) -> pd.DataFrame:
     return stage_scores(_store(db_path), list(by), filters)
+
+
+def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
+    """Stage scores, cached per data version, grouping and filters; grouped by persona, also
+    per persona model and names, so a new model or a rename shows at once."""
+    state = persona_state(_store(db_path)) if "persona" in by else ""
+    return _scores(db_path, version, by, filters, state)
+
+
+def persona_state(s: Store) -> str:
+    """The latest persona model and its current names, as a short cache key ("" when there
+    is none): changes when personas are found again or renamed, in the app or the CLI."""
+    names = s.query_df(
+        "SELECT model_id, persona, name FROM persona_names "
+        "WHERE model_id = (SELECT max(model_id) FROM persona_models) ORDER BY persona"
+    )
+    if names.empty:
+        return ""
+    text = "\n".join(f"{p}={n}" for p, n in zip(names["persona"], names["name"], strict=True))
+    return f"{int(names['model_id'].iloc[0])}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def personas(db_path: str, version: str, state: str) -> tuple[PersonaModel | None, bool]:
+    """The latest persona model (None without one) and whether it is older than the data;
+    cached per data version and `persona_state`."""
+    from cxdata.personas import is_stale, latest_model  # scikit-learn loads on first use
+
+    s = _store(db_path)
+    model = latest_model(s)
+    return model, model is not None and is_stale(s, model)
+
+
+def persona_table(model: PersonaModel) -> pd.DataFrame:
+    """One row per persona for the CSV download: size, what sets it apart, typical
+    attributes, channel shares and outcomes."""
+    rows = []
+    for p in model.profiles:
+        row: dict[str, object] = {
+            "model_id": model.model_id,
+            "persona": p["persona"],
+            "name": p["name"],
+            "generated_name": p["generated_name"],
+            "customers": p["size"],
+            "share": p["share"],
+            "distinguishing": "; ".join(
+                f"{d['label']} {d['std_diff']:+.2f} sd" for d in p["distinguishing"]
+            ),
+        }
+        for name, typical in p["typical"]["attributes"].items():
+            row[f"typical_{name}"] = typical["value"]
+            row[f"typical_{name}_share"] = typical["share"]
+        row |= {f"channel_{c}_share": v for c, v in p["typical"]["channels"].items()}
+        row |= {f"outcome_{o}": v for o, v in p["outcomes"].items()}
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 FILTER_COLUMNS = {

@@ -71,7 +71,10 @@ def clusterer(
             return KMeans(n_clusters=k, init=init, n_init=1, random_state=seed)
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
     if method == "gmm":
-        return GaussianMixture(n_components=k, covariance_type="diag", n_init=2, random_state=seed)
+        # spherical: 0/1 indicator and one-hot columns make richer covariances degenerate
+        return GaussianMixture(
+            n_components=k, covariance_type="spherical", n_init=2, random_state=seed
+        )
     if method == "agglomerative":
         return AgglomerativeClustering(n_clusters=k, linkage="ward")
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
