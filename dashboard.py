@@ -24,6 +24,10 @@ navigation = st.navigation(
         "Executive": [
             st.Page("app_pages/heatmaps.py", title="Journey heatmaps", icon=":material/grid_on:"),
         ],
+        "Analysis": [
+            st.Page("app_pages/personas.py", title="Personas", icon=":material/groups:"),
+            st.Page("app_pages/compare.py", title="Compare segments", icon=":material/compare:"),
+        ],
     }
 )
 navigation.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -173,8 +174,9 @@ def persona_diagnostics(
     x = alt.X("k:O", title="Number of personas (k)", axis=alt.Axis(labelAngle=0))
     mark = alt.Chart(pd.DataFrame({"k": [chosen_k], "text": [f"chosen: {chosen_k}"]}))
     rule = mark.mark_rule(color="#555", strokeDash=[2, 2]).encode(x=x)
+    height = 200
 
-    def panel(column: str, title: str, scale: alt.Scale, colour: str) -> alt.TopLevelMixin:
+    def panel(column: str, title: str, scale: alt.Scale, colour: str) -> alt.LayerChart:
         line = (
             alt.Chart(df)
             .mark_line(color=colour, point=alt.OverlayMarkDef(color=colour, size=50))
@@ -188,10 +190,15 @@ def persona_diagnostics(
                 ],
             )
         )
-        label = mark.mark_text(align="left", dx=4, dy=4, baseline="top", color="#333").encode(
-            x=x, y=alt.value(0), text="text:N"
+        ring = (
+            alt.Chart(df[df["chosen"]])
+            .mark_point(size=180, color="#333", strokeWidth=1.5)
+            .encode(x=x, y=alt.Y(f"{column}:Q", scale=scale))
         )
-        return alt.layer(rule, line, label).properties(width=300, height=200)
+        label = mark.mark_text(align="left", dx=4, dy=-4, baseline="bottom", color="#333").encode(
+            x=x, y=alt.value(height), text="text:N"
+        )
+        return alt.LayerChart(layer=[rule, line, ring, label], width=300, height=height)
 
     top = float(df["silhouette"].max()) if len(df) else 0.0
     bottom = min(0.0, float(df["silhouette"].min()) if len(df) else 0.0)
@@ -227,13 +234,22 @@ def persona_stage_row(scores: pd.DataFrame, stage_order: list[str]) -> alt.Layer
     df["label"] = df["net_experience"].map("{:+.2f}".format) + df["low_n"].map(
         {True: "*", False: ""}
     )
+    df["one_row"] = ""
     base = alt.Chart(df).encode(
         x=alt.X(
             "stage:N",
             sort=stage_order,
             title=None,
-            axis=alt.Axis(orient="top", labelAngle=0, labelLimit=90, ticks=False, domain=False),
-        )
+            axis=alt.Axis(  # every stage named; long names cut (…) to their cell
+                orient="top",
+                labelAngle=0,
+                labelOverlap=False,
+                labelFontSize=10,
+                labelLimit=alt.ExprRef(f"width / {max(df['stage'].nunique(), 1)} - 10"),
+                ticks=False,
+            ),
+        ),
+        y=alt.Y("one_row:N", title=None, axis=None),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.Color("net_experience:Q", scale=NET_SCALE, legend=None),
@@ -252,4 +268,46 @@ def persona_stage_row(scores: pd.DataFrame, stage_order: list[str]) -> alt.Layer
             "abs(datum.net_experience) > 0.55", alt.value("white"), alt.value("#222222")
         ),
     )
-    return (cells + text).properties(width="container", height=34)
+    return (cells + text).properties(width="container", height=alt.Step(34))
+
+
+def difference_chart(df: pd.DataFrame, level: str, order: list[str], title: str) -> alt.Chart:
+    """Diverging bars of mean score differences (A − B) with 95% CI whiskers; significant
+    rows solid and starred, the rest faded; untested rows left out."""
+    data = df[df["tested"].astype(bool)].copy()
+    data["mark"] = np.where(data["significant"].astype(bool), "★ significant", "not significant")
+    data["direction"] = np.where(data["diff"] >= 0, "A higher", "A lower")
+    y = alt.Y(f"{level}:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
+    tooltip = [
+        alt.Tooltip(f"{level}:N"),
+        alt.Tooltip("diff:Q", title="Difference A − B", format="+.2f"),
+        alt.Tooltip("ci_low:Q", title="95% CI from", format="+.2f"),
+        alt.Tooltip("ci_high:Q", title="95% CI to", format="+.2f"),
+        alt.Tooltip("n_a:Q", title="n A", format=","),
+        alt.Tooltip("n_b:Q", title="n B", format=","),
+        alt.Tooltip("q_value:Q", title="q (BH)", format=".3g"),
+    ]
+    base = alt.Chart(data).encode(y=y)
+    bars = base.mark_bar(height={"band": 0.6}).encode(
+        x=alt.X("diff:Q", title="Difference in mean customer score (A − B)"),
+        color=alt.Color(
+            "direction:N",
+            title=None,
+            scale=alt.Scale(domain=["A higher", "A lower"], range=["#2166AC", "#B2182B"]),
+        ),  # fmt: skip
+        opacity=alt.Opacity(
+            "mark:N",
+            title=None,
+            scale=alt.Scale(domain=["★ significant", "not significant"], range=[1.0, 0.35]),
+        ),  # fmt: skip
+        tooltip=tooltip,
+    )
+    whiskers = base.mark_rule(color="#222222").encode(x="ci_low:Q", x2="ci_high:Q")
+    stars = (
+        base.transform_filter("datum.significant")
+        .mark_text(text="★", dx=0, dy=-9, fontSize=12, color="#222222")
+        .encode(x="diff:Q")
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#888888").encode(x="x:Q")
+    height = alt.Step(34)
+    return (zero + bars + whiskers + stars).properties(title=title, width=640, height=height)

@@ -51,6 +51,23 @@ def _parser() -> argparse.ArgumentParser:
         help="Filter (repeat; same column = OR), observed_at>=DATE, <=DATE",
     )
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = command("compare", "Compare two customer segments stage by stage (or by touchpoint).")
+    p.add_argument(
+        "--a",
+        action="append",
+        required=True,
+        metavar='"COL=VALUE"',
+        help="Segment A condition (repeat: AND); persona=N for a persona",
+    )
+    p.add_argument(
+        "--b",
+        action="append",
+        required=True,
+        metavar='"COL=VALUE"|rest',
+        help="Segment B condition (repeat: AND), or rest for everyone else",
+    )
+    p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
     p = command("personas", "Find data-driven personas and store the model (reproducible).")
     p.add_argument("--k", default="auto", help="Number of personas, or auto (default)")
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
@@ -228,6 +245,27 @@ def _scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from cxdata.compare import Segment, compare, segment_label, segment_names, summary
+
+    store = _store(args)
+    try:
+        allowed = segment_names(store)
+        a, b = Segment.parse(args.a, allowed), Segment.parse(args.b, allowed)
+        df = compare(store, a, b, args.by)
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(json.loads(df.to_json(orient="records", double_precision=15)), indent=2))
+    else:
+        columns = [args.by, "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
+                   "p_value", "q_value", "significant"]  # fmt: skip
+        print(df[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(summary(df, segment_label(store, a), segment_label(store, b), args.by))
+    return 0
+
+
 def _personas(args: argparse.Namespace) -> int:
     from cxdata.personas import PersonaSettings, discover
 
@@ -261,6 +299,7 @@ _COMMANDS: dict[str, Any] = {
     "batches": _batches,
     "remove-batch": _remove_batch,
     "stats": _stats,
+    "compare": _compare,
     "personas": _personas,
     "sample": _sample,
     "scores": _scores,

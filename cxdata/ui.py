@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from cxdata.compare import Segment, compare
 from cxdata.config import Settings
 from cxdata.export import chart_png, chart_svg, safe_csv
 from cxdata.filters import Filters
@@ -249,3 +250,51 @@ def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str) -> None:
         column.download_button(
             label, make, f"{name}.{ext}", mime, key=f"{name}_{ext}", on_click="ignore"
         )
+
+
+@st.cache_data(show_spinner="Comparing…", max_entries=32)
+def comparison(
+    db_path: str, version: str, a: Segment, b: Segment, level: str, filters: Filters
+) -> pd.DataFrame:
+    return compare(_store(db_path), a, b, level, filters)
+
+
+def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
+    """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
+    s = store()
+    opts = options(str(s.path), s.data_version())
+    personas = s.query_df(
+        "SELECT persona, name FROM persona_names WHERE model_id = "
+        "(SELECT max(model_id) FROM persona_models) ORDER BY persona"
+    )
+    kinds = (["everyone else"] if allow_rest else []) + (["persona"] if len(personas) else [])
+    kinds.append("attribute values")
+    st.markdown(f"**{title}**")
+    kind = st.radio(
+        "Who", kinds, key=f"compare_{key}_kind", horizontal=True, label_visibility="collapsed"
+    )
+    if kind == "everyone else":
+        return Segment(rest=True), "everyone else"
+    if kind == "persona":
+        names = dict(zip(personas["name"], personas["persona"], strict=True))
+        name = st.selectbox("Persona", list(names), key=f"compare_{key}_persona")
+        return Segment((("persona", str(names[name])),)), f"{name} customers"
+    conditions = []
+    for i in range(2):
+        cols = st.columns(2)
+        choices = [None, *opts.attributes] if i else list(opts.attributes)
+        name = cols[0].selectbox("Attribute" if not i else "and attribute", choices,
+                                 key=f"compare_{key}_attr_{i}")  # fmt: skip
+        if name:
+            value = cols[1].selectbox("is", opts.attributes[name], key=f"compare_{key}_val_{i}")
+            conditions.append((name, str(value)))
+    if not conditions:
+        return None, ""
+    segment = Segment(tuple(conditions))
+    return segment, segment.label()
+
+
+def levels_in_journey_order(table: pd.DataFrame, level: str, stages: list[str]) -> list[str]:
+    position = {name: i for i, name in enumerate(stages)}
+    ordered = table.assign(_p=table["stage"].map(position)).sort_values(["_p", level])
+    return list(dict.fromkeys(ordered[level].astype(str)))

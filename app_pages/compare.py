@@ -1,0 +1,47 @@
+"""Compare segments: where two groups of customers differ, by how much, and how sure."""
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.charts import difference_chart
+from cxdata.compare import summary
+from cxdata.export import safe_csv
+
+store = ui.store()
+db, version = str(store.path), store.data_version()
+filters = ui.current_filters()
+
+st.title("Compare segments")
+st.caption(
+    f"Filters: {filters.describe()}. Differences of mean customer stage scores with 95% "
+    "confidence intervals (Welch); p-values from the Mann-Whitney U test, which suits "
+    "bounded, skewed scores; q-values correct for testing every row (Benjamini-Hochberg). "
+    f"Cells with fewer than {store.settings.min_customers} customers on a side are not tested."
+)
+left, right = st.columns(2)
+with left:
+    a, a_label = ui.segment_picker("a", "Segment A", allow_rest=False)
+with right:
+    b, b_label = ui.segment_picker("b", "Segment B", allow_rest=True)
+level = st.radio("Compare by", ["stage", "touchpoint"], horizontal=True, key="compare_level")
+
+if a is None or b is None:
+    st.info("Choose both segments.")
+    st.stop()
+table = ui.comparison(db, version, a, b, level, filters)
+if table.empty:
+    st.warning("No customers match these segments and filters.")
+    st.stop()
+st.markdown(f"**{summary(table, a_label, b_label, level)}**")
+order = ui.levels_in_journey_order(table, level, store.stage_order())
+chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
+st.altair_chart(chart)
+st.dataframe(table, hide_index=True)
+st.download_button(
+    "Comparison (CSV)",
+    safe_csv(table),
+    "comparison.csv",
+    "text/csv",
+    key="compare_csv",
+    on_click="ignore",
+)

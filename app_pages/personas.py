@@ -1,0 +1,198 @@
+"""Personas: find data-driven personas, see how many there are and why, recognise and name them."""
+
+import re
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.charts import persona_diagnostics, persona_stage_row
+from cxdata.export import safe_csv
+from cxdata.store import StoreError
+
+STALE = (
+    "The persona model is older than the data: batches were added or removed since it was "
+    "fitted. Find personas again to include them."
+)
+METHODS = {
+    "kmeans": "k-means",
+    "gmm": "Gaussian mixture",
+    "agglomerative": "Agglomerative (Ward, up to 20,000 customers)",
+}
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
+
+store = ui.store()
+db, version = str(store.path), store.data_version()
+filters = ui.current_filters()
+model, stale = ui.personas(db, version, ui.persona_state(store))
+
+
+def plain(text: str) -> str:
+    """User text shown literally in markdown (a name like `*VIP*` stays as typed)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def find_personas(expanded: bool) -> None:
+    """The discovery form; a fit stores a new model and shows it."""
+    with st.form("personas_form", border=True):
+        st.markdown("**Find personas**" if expanded else "**Find personas again** (a new model)")
+        c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+        k = c1.selectbox(
+            "Number of personas",
+            ["auto", *range(2, 13)],
+            key="personas_k",
+            help="auto: the most reproducible number within the range",
+        )
+        lo, hi = c2.slider(
+            "Range tried when auto", 2, 12, (3, 8), key="personas_k_range", help="k from .. to"
+        )
+        method = c3.selectbox(
+            "Method", list(METHODS), format_func=METHODS.__getitem__, key="personas_method"
+        )
+        seed = c4.number_input("Seed", min_value=0, value=0, step=1, key="personas_seed")
+        submitted = st.form_submit_button("Find personas", type="primary", key="personas_find")
+    if not submitted:
+        return
+    from cxdata.personas import PersonaSettings, discover  # scikit-learn loads on first use
+
+    settings = PersonaSettings(
+        k=None if k == "auto" else int(k), k_range=(lo, hi), method=method, seed=int(seed)
+    )
+    bar = st.progress(0.0, "Finding personas…")
+    try:
+        found = discover(store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m))
+    except (StoreError, ValueError) as exc:
+        bar.empty()
+        st.error(f"No personas found: {exc}")
+        return
+    bar.empty()
+    st.session_state["personas_flash"] = f"Found {found.k} personas (model {found.model_id})."
+    st.rerun()  # the model is keyed by persona_state: the page now shows the new one
+
+
+def sd_text(std_diff: float) -> str:
+    arrow, word = ("↑", "higher") if std_diff > 0 else ("↓", "lower")
+    return f"{arrow} {word}, {std_diff:+.1f} sd".replace("-", "−")
+
+
+def value_text(feature: str, value: float) -> str:
+    """Shares as percentages, scores and counts as numbers."""
+    if feature.startswith("channel__") or "=" in feature:
+        return f"{value:.0%}"
+    return f"{value:.1f}".replace("-", "−")
+
+
+def outcome_text(name: str, value: float) -> str:
+    """NPS in points (−100..+100), yes/no outcomes as the share of yes, others as means."""
+    label = "NPS" if name.lower() == "nps" else name.replace("_", " ")
+    if "nps" in name.lower() or "recommend" in name.lower():
+        return f"{label} {value:+.0f}".replace("-", "−")
+    if 0 <= value <= 1:
+        return f"{value:.0%} {label}"
+    return f"{label} {value:.2f}"
+
+
+def rename_persona(model_id: int, persona: int, current: str, names: set[str]) -> None:
+    key = f"persona_name_{model_id}_{persona}"
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    new = left.text_input("Name", value=current, key=key, max_chars=80)
+    if right.button("Rename", key=f"persona_rename_{model_id}_{persona}"):
+        new = (new or "").strip()
+        if new != current and new in names:
+            st.error(f"Another persona is already called “{new}”: choose another name.")
+            return
+        from cxdata.personas import rename  # scikit-learn loads on first use
+
+        try:
+            rename(store, model_id, persona, new)
+        except StoreError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["personas_flash"] = f"Persona {persona} is now called “{plain(new)}”."
+        st.rerun()
+
+
+st.title("Personas")
+if flash := st.session_state.pop("personas_flash", None):
+    st.success(flash)
+
+if model is None:
+    st.info(
+        "No persona model yet. Personas group customers by how they experience each stage, "
+        "which channels they use and their attributes. Choose the settings (the defaults "
+        "suit most data) and press Find personas."
+    )
+    find_personas(expanded=True)
+    st.stop()
+
+created = f"{model.created_at:%Y-%m-%d %H:%M}" if model.created_at is not None else "unknown"
+st.caption(f"Model {model.model_id} · created {created} · k = {model.k} personas")
+st.markdown(model.explanation)
+if stale:
+    st.warning(STALE)
+
+st.altair_chart(persona_diagnostics(model.diagnostics, model.k))
+st.caption(
+    "Stability: how well the personas come back when the model is refitted on resampled "
+    "customers (1 = always the same). Silhouette: how clearly customers are separated "
+    "(higher is better, rarely above 0.5 on survey-like data)."
+)
+
+st.subheader(f"The {model.k} personas")
+st.caption(
+    "Stage rows: net experience per stage (delighted share − disappointed share), red = "
+    "disappointment, blue = delight, on the same fixed scale as the Journey heatmaps; "
+    f"* marks cells with fewer than {store.settings.min_customers} customers. "
+    f"Filters: {filters.describe()}."
+)
+by_persona = ui.scores(db, version, ("persona",), filters)
+stages = list(ui.scores(db, version, (), filters)["stage"])
+names = {str(p["name"]) for p in model.profiles}
+columns = st.columns(2)
+for i, profile in enumerate(model.profiles):
+    with columns[i % 2].container(border=True):
+        st.markdown(f"**{plain(profile['name'])}**")
+        st.caption(
+            f"Persona {profile['persona']} · {profile['size']:,} customers · {profile['share']:.0%}"
+        )
+        row = by_persona[by_persona["persona"] == profile["name"]]
+        if row.empty:
+            st.caption("No observations of this persona match the filters.")
+        else:
+            st.altair_chart(persona_stage_row(row, stages), width="stretch")
+        lines = [
+            f"- {plain(d['label'])}: {sd_text(d['std_diff'])} "
+            f"({value_text(d['feature'], d['persona'])} vs {value_text(d['feature'], d['overall'])}"
+            " overall)"
+            for d in profile["distinguishing"]
+        ]
+        st.markdown("**What sets them apart**\n" + ("\n".join(lines) or "- nothing stands out"))
+        typical = profile["typical"]
+        attributes = ", ".join(
+            f"{plain(name.replace('_', ' '))} {plain(t['value'])} ({t['share']:.0%})"
+            for name, t in typical["attributes"].items()
+        )
+        channels = ", ".join(
+            f"{plain(c)} {share:.0%}"
+            for c, share in list(typical["channels"].items())[:3]
+            if share > 0
+        )
+        outcomes = " · ".join(outcome_text(n, v) for n, v in profile["outcomes"].items())
+        details = [
+            f"**Typical:** {attributes}" if attributes else "",
+            f"**Channels:** {channels}" if channels else "",
+            f"**Outcomes:** {plain(outcomes)}" if outcomes else "",
+        ]
+        st.markdown("  \n".join(d for d in details if d))
+        rename_persona(model.model_id, profile["persona"], profile["name"], names)
+
+st.download_button(
+    "Persona profiles (CSV)",
+    lambda: safe_csv(ui.persona_table(model)),
+    f"personas_model_{model.model_id}.csv",
+    "text/csv",
+    key="personas_csv",
+    on_click="ignore",
+)
+
+with st.expander("Find personas again", expanded=stale):
+    find_personas(expanded=False)
