@@ -23,7 +23,7 @@ from cxdata.ingest import IngestError, Mapping, ingest_file
 from cxdata.sample import FRAMEWORK_FILE, SAMPLE_DIR, SURVEY_ITEMS, TOUCHPOINTS, generate
 from cxdata.sample import long_frame as sample_long_frame
 from cxdata.sample_framework import sample_framework
-from cxdata.store import Store
+from cxdata.store import SCHEMA_VERSION, Store
 from tests.conftest import table_checksum
 
 FW = Framework(
@@ -391,8 +391,12 @@ def test_stage_warnings_and_order_follow_the_framework(with_framework, write):
 
 
 def test_old_store_migrates_to_framework_tables(store):
+    """A version-1 store (no framework or persona tables) is brought to the current schema."""
     with store.connect() as con:
         for table in (
+            "persona_names",
+            "persona_assignments",
+            "persona_models",
             "framework_interactions",
             "framework_touchpoints",
             "framework_stages",
@@ -400,7 +404,7 @@ def test_old_store_migrates_to_framework_tables(store):
         ):
             con.execute(f"DROP TABLE {table}")
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    assert Store.open(store.settings, store.path).schema_version() == 2
+    assert Store.open(store.settings, store.path).schema_version() == SCHEMA_VERSION
     assert active_framework(store) is None
 
 

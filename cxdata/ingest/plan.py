@@ -29,8 +29,8 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any
 
 
 def text(column: str | None) -> str:
-    """A staged column as trimmed text, empty strings as NULL (SQL NULL if absent)."""
-    return "NULL" if column is None else f"nullif(trim({quote(column)}), '')"
+    """A staged column (already trimmed, empty as NULL at staging); SQL NULL if absent."""
+    return "NULL" if column is None else quote(column)
 
 
 def number(expr: str) -> str:

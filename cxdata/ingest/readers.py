@@ -1,9 +1,10 @@
-"""Readers: put any supported file into a staging table of text columns plus `__row`.
+"""Readers: put any supported file into a staging table of trimmed text columns.
 
 DuckDB's own readers parse CSV, Parquet and JSON (nothing big passes through pandas);
 Excel goes through python-calamine. Every column is staged as text so one set of checks
-serves all formats and a bad value is reported with what the user typed; `__row` is the
-row number as the user sees it in the file (the header is row 1 of a CSV or sheet).
+serves all formats and a bad value is reported with what the user typed. A staged row's
+`rowid` plus `Staged.first_row` is its row number as the user sees it in the file (the
+header is row 1 of a CSV or sheet); `Staged.file_row` also skips rejected lines.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def _create_stage(
         h: f"{quote(h)} ->> '$'" if t == "JSON" else f"CAST({quote(h)} AS VARCHAR)"
         for h, t in types.items()
     }
-    cols = ", ".join(f"{expr} AS {quote(h)}" for h, expr in as_text.items())
+    # Trimmed once here, empty text as NULL: every later check and insert reads plain columns.
+    cols = ", ".join(f"nullif(trim({expr}), '') AS {quote(h)}" for h, expr in as_text.items())
     con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {cols} FROM {source_sql}", params)
     (count,) = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchall()[0]
     return types, int(count)
