@@ -23,6 +23,7 @@ navigation = st.navigation(
         ],
         "Executive": [
             st.Page("app_pages/heatmaps.py", title="Journey heatmaps", icon=":material/grid_on:"),
+            st.Page("app_pages/priorities.py", title="Priorities", icon=":material/flag:"),
         ],
         "Analysis": [
             st.Page("app_pages/personas.py", title="Personas", icon=":material/groups:"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    p = command("priorities", "What to fix first: importance vs performance for an outcome.")
+    p.add_argument("--outcome", required=True, help="Outcome (or attribute) column, e.g. nps")
+    p.add_argument("--positive", help="Value that counts as the good outcome, e.g. yes")
+    p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
     p = command("personas", "Find data-driven personas and store the model (reproducible).")
     p.add_argument("--k", default="auto", help="Number of personas, or auto (default)")
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
@@ -95,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # as a command: end quietly when piped into `head`
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = _parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))
@@ -266,6 +274,32 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _priorities(args: argparse.Namespace) -> int:
+    from cxdata.priorities import moments_of_truth, priorities
+
+    store = _store(args)
+    try:
+        df = priorities(store, args.outcome, args.positive, args.level)
+        moments = moments_of_truth(store, args.outcome, args.positive, args.level)
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(json.loads(df.to_json(orient="records", double_precision=15)), indent=2))
+        return 0
+    columns = [args.level, "importance", "performance", "quadrant", "rank"]
+    print(df[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"importance: {df.attrs.get('method', '')}")
+    top = moments[moments["moment_of_truth"]]
+    for _, m in top.iterrows():
+        print(
+            f"moment of truth: {m[args.level]}: disappointed customers' risk of the bad "
+            f"outcome is {m['risk_difference']:+.0%} (95% CI {m['ci_low']:+.0%} to "
+            f"{m['ci_high']:+.0%})"
+        )
+    return 0
+
+
 def _personas(args: argparse.Namespace) -> int:
     from cxdata.personas import PersonaSettings, discover
 
@@ -301,6 +335,7 @@ _COMMANDS: dict[str, Any] = {
     "stats": _stats,
     "compare": _compare,
     "personas": _personas,
+    "priorities": _priorities,
     "sample": _sample,
     "scores": _scores,
     "framework": _framework,

@@ -298,3 +298,32 @@ def levels_in_journey_order(table: pd.DataFrame, level: str, stages: list[str]) 
     position = {name: i for i, name in enumerate(stages)}
     ordered = table.assign(_p=table["stage"].map(position)).sort_values(["_p", level])
     return list(dict.fromkeys(ordered[level].astype(str)))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def priority_outcomes(db_path: str, version: str) -> dict[str, list[str]]:
+    """Outcomes, then attributes, to prioritise by: name -> values to pick the good one from
+    (empty when the column holds numbers or yes/no); cached per data version."""
+    from cxdata.priorities import outcome_choices
+
+    return outcome_choices(_store(db_path))
+
+
+@st.cache_data(show_spinner="Computing priorities…", max_entries=32)
+def priority_table(
+    db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
+) -> pd.DataFrame:
+    """`cxdata.priorities.priorities`, cached per data version, outcome, level and filters."""
+    from cxdata.priorities import priorities
+
+    return priorities(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner="Finding the moments of truth…", max_entries=32)
+def moments_table(
+    db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
+) -> pd.DataFrame:
+    """`cxdata.priorities.moments_of_truth`, cached like `priority_table`."""
+    from cxdata.priorities import moments_of_truth
+
+    return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]

@@ -1,0 +1,148 @@
+"""Priorities: which stages or touchpoints to fix first, and the moments of truth."""
+
+import streamlit as st
+
+from cxdata import ui
+from cxdata.charts import QUADRANT_STYLE, moments_chart, priority_matrix
+from cxdata.filters import FilterError
+from cxdata.priorities import DEFINITIONS
+
+store = ui.store()
+db, version = str(store.path), store.data_version()
+filters = ui.current_filters()
+
+st.title("Priorities: what to fix first")
+st.caption(f"Filters: {filters.describe()}")
+choices = ui.priority_outcomes(db, version)
+if not choices:
+    st.info(
+        "Priorities need an outcome per customer (NPS, satisfaction, repurchase…) or a customer "
+        "attribute; this store has none. Import a file with such a column."
+    )
+    st.stop()
+
+names = list(choices)
+c1, c2, c3 = st.columns([2, 2, 3])
+outcome = c1.selectbox(
+    "Outcome", names, index=names.index("nps") if "nps" in names else 0, key="priorities_outcome"
+)
+level = c2.radio(
+    "Look at",
+    ["stage", "touchpoint"],
+    format_func=lambda v: f"{v.capitalize()}s",
+    horizontal=True,
+    key="priorities_level",
+)
+positive = None
+if choices[outcome]:
+    positive = c3.selectbox(
+        f"Good outcome: {outcome} is", choices[outcome], key=f"priorities_positive_{outcome}"
+    )
+try:
+    table = ui.priority_table(db, version, outcome, positive, level, filters)
+except FilterError as exc:
+    st.error(str(exc))
+    st.stop()
+if table.empty:
+    st.info("No observations match the filters.")
+    st.stop()
+
+labels = {k: v[0] for k, v in QUADRANT_STYLE.items()}
+focus = table[table["quadrant"] == "concentrate_here"]
+m1, m2, m3 = st.columns(3)
+if focus.empty:
+    m1.metric(
+        "Fix first",
+        "nothing urgent",
+        f"no important {level} under-performs",
+        delta_color="off",
+        delta_arrow="off",
+    )
+else:
+    first = focus.iloc[0]
+    m1.metric(
+        "Fix first",
+        first[level],
+        f"importance {first['importance']:+.2f}, performance {first['performance']:+.2f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+m2.metric("Concentrate here", f"{len(focus)} of {len(table)} {level}s")
+
+matrix = priority_matrix(
+    table,
+    level,
+    table.attrs["importance_threshold"],
+    table.attrs["performance_threshold"],
+    f"Where to act first? Importance for {outcome} against performance, by {level}",
+)
+st.altair_chart(matrix, width="content")
+st.caption(
+    f"Dashed lines: importance {table.attrs['importance_threshold']:+.2f} and performance "
+    f"{table.attrs['performance_threshold']:+.2f} (the medians; importance at least +0.10). "
+    "Names that would overlap are left out: hover a point, or see the list below."
+)
+ui.downloads(matrix, table, f"priorities_by_{level}")
+
+st.subheader("Fix-first list")
+shown = table.assign(quadrant=table["quadrant"].map(labels).fillna(table["quadrant"]))
+columns = ["rank", level, *(["stage"] if level != "stage" else []), "importance",
+           "performance", "quadrant", "n", "low_n"]  # fmt: skip
+st.dataframe(
+    shown[columns],
+    hide_index=True,
+    column_config={
+        "rank": st.column_config.NumberColumn("Rank", help="1 = fix first"),
+        level: level.capitalize(),
+        "stage": "Stage",
+        "importance": st.column_config.NumberColumn("Importance (ρ)", format="%+.2f"),
+        "performance": st.column_config.NumberColumn("Performance", format="%+.2f"),
+        "quadrant": "Quadrant",
+        "n": st.column_config.NumberColumn("Customers", format="%d"),
+        "low_n": st.column_config.CheckboxColumn("Low n"),
+    },
+)
+
+st.subheader("Moments of truth")
+try:
+    moments = ui.moments_table(db, version, outcome, positive, level, filters)
+except FilterError as exc:
+    moments = None
+    st.info(str(exc))
+if moments is not None and not moments.empty:
+    found = list(moments.loc[moments["moment_of_truth"], level])
+    m3.metric(
+        "Moments of truth",
+        len(found),
+        ", ".join(found) or "none",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    st.markdown(
+        f"Bad outcome: **{moments.attrs['bad']}**. "
+        + (
+            f"Moments of truth: **{', '.join(found)}** — a disappointing experience there "
+            "clearly raises the risk."
+            if found
+            else "No stage or touchpoint clearly raises the risk."
+        )
+    )
+    chart = moments_chart(
+        moments,
+        level,
+        f"Where does a disappointment make a bad {outcome} more likely? By {level}",
+    )
+    st.altair_chart(chart, width="content")
+    ui.downloads(chart, moments, f"moments_of_truth_by_{level}")
+    with st.expander("Moments of truth as a table"):
+        titles = {"risk_disappointed": "Risk if disappointed", "risk_other": "Risk otherwise",
+                  "risk_difference": "Difference", "ci_low": "95% CI from",
+                  "ci_high": "95% CI to"}  # fmt: skip
+        config = {c: st.column_config.NumberColumn(t, format="percent") for c, t in titles.items()}
+        config |= {"n_disappointed": "Disappointed (n)", "n_other": "Others (n)",
+                   "moment_of_truth": "Moment of truth", level: level.capitalize()}  # fmt: skip
+        st.dataframe(moments[[level, *titles, "n_disappointed", "n_other", "moment_of_truth"]],
+                     hide_index=True, column_config=config)  # fmt: skip
+
+with st.expander("How priorities are computed"):
+    st.markdown(DEFINITIONS)
