@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from cxdata.filters import NO_FILTERS, FilterError, Filters
-from cxdata.scoring import attribute_names
+from cxdata.scoring import attribute_names, cell_scores
 from cxdata.store import Store
 
 LEVELS = ("stage", "touchpoint")
@@ -87,11 +87,9 @@ def customer_cells(
         raise FilterError(f'--by is "stage" or "touchpoint", not "{level}"')
     if a.rest:
         raise FilterError('segment A cannot be "rest"; name its conditions')
-    keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
+    by = [] if level == "stage" else ["touchpoint"]
     with store.ibis() as backend:
-        attrs = backend.table("customer_attributes")
-        obs = filters.apply(backend.table("observations"), attrs)
-        cells = obs.group_by(["customer_id", *keys]).aggregate(score=obs.score.sum())
+        cells = cell_scores(backend, by, filters).select("customer_id", "stage", *by, "score")
         in_a = _members(backend, a)
         side_a = cells.filter(cells.customer_id.isin(in_a.customer_id)).mutate(
             side=ibis.literal("a")

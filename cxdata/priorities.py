@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from cxdata.filters import NO_FILTERS, FilterError, Filters
+from cxdata.scoring import cell_scores
 from cxdata.store import Store
 
 Level = Literal["stage", "touchpoint"]
@@ -163,10 +164,9 @@ def customer_cells(
     keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
     with store.ibis() as backend:
         spec, answers = _outcome(backend, outcome, positive)
-        obs = filters.apply(backend.table("observations"), backend.table("customer_attributes"))
+        cells = cell_scores(backend, keys[1:], filters)
         if level == "touchpoint":
-            obs = obs.filter(obs.touchpoint.notnull())
-        cells = obs.group_by(["customer_id", *keys]).aggregate(score=obs.score.sum())
+            cells = cells.filter(cells.touchpoint.notnull())
         joined = cells.left_join(answers, cells.customer_id == answers.customer_id)
         df = joined.select(*[cells[c] for c in ["customer_id", *keys, "score"]], answers.y)
         return df.to_pandas(), spec

@@ -71,16 +71,25 @@ def _grouped(backend: ibis.BaseBackend, obs: ir.Table, by: list[str]) -> ir.Tabl
     return obs
 
 
-def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
-    """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
+def cell_scores(
+    backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS
+) -> ir.Table:
+    """Per customer and cell (stage x `by`, within the filters): the cell score (sum of the
+    customer's interaction scores there), its positive and negative parts and the number of
+    observations. Every statistic (scores, comparisons, priorities) starts from this."""
     attrs = backend.table("customer_attributes")
     obs = _grouped(backend, filters.apply(backend.table("observations"), attrs), by)
-    cells = obs.group_by(["customer_id", "stage", *by]).aggregate(
+    return obs.group_by(["customer_id", "stage", *by]).aggregate(
         score=obs.score.sum(),
         positive=obs.score.clip(lower=0).sum(),
         negative=obs.score.clip(upper=0).sum(),
         n_obs=obs.count(),
     )
+
+
+def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
+    """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
+    cells = cell_scores(backend, by, filters)
     return cells.group_by(["stage", *by]).aggregate(
         n_customers=cells.count(),
         n_observations=cells.n_obs.sum(),
