@@ -31,13 +31,12 @@ def plain(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def find_personas(expanded: bool) -> None:
+def find_personas() -> None:
     """The discovery form; a fit stores a new model and shows it."""
     with st.form("personas_form", border=True):
-        st.markdown("**Find personas**" if expanded else "**Find personas again** (a new model)")
         c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
         k = c1.selectbox(
-            "Number of personas",
+            "Personas (k)",
             ["auto", *range(2, 13)],
             key="personas_k",
             help="auto: the most reproducible number within the range",
@@ -121,7 +120,7 @@ if model is None:
         "which channels they use and their attributes. Choose the settings (the defaults "
         "suit most data) and press Find personas."
     )
-    find_personas(expanded=True)
+    find_personas()
     st.stop()
 
 created = f"{model.created_at:%Y-%m-%d %H:%M}" if model.created_at is not None else "unknown"
@@ -129,6 +128,8 @@ st.caption(f"Model {model.model_id} · created {created} · k = {model.k} person
 st.markdown(model.explanation)
 if stale:
     st.warning(STALE)
+    with st.expander("Find personas again (a new model)", expanded=True):
+        find_personas()
 
 st.altair_chart(persona_diagnostics(model.diagnostics, model.k))
 st.caption(
@@ -174,7 +175,7 @@ for i, profile in enumerate(model.profiles):
         channels = ", ".join(
             f"{plain(c)} {share:.0%}"
             for c, share in list(typical["channels"].items())[:3]
-            if share > 0
+            if share >= 0.005  # shown as at least 1%
         )
         outcomes = " · ".join(outcome_text(n, v) for n, v in profile["outcomes"].items())
         details = [
@@ -194,5 +195,6 @@ st.download_button(
     on_click="ignore",
 )
 
-with st.expander("Find personas again", expanded=stale):
-    find_personas(expanded=False)
+if not stale:
+    with st.expander("Find personas again (a new model)"):
+        find_personas()

@@ -189,5 +189,8 @@ def fit_personas(
             start = KMeans(n_clusters=k, n_init=REFERENCE_INITS, random_state=settings.seed)
             init = start.fit(z).cluster_centers_
     pipeline = make_pipeline(groups, settings.method, k, settings.seed, init)
-    labels = relabel_by_size(np.asarray(pipeline.fit_predict(x)))
+    # The features are prepared once: the final clusterer fits the matrix already made,
+    # and the returned Pipeline holds both fitted steps.
+    pipeline.steps[0] = ("features", prepare)
+    labels = relabel_by_size(np.asarray(pipeline.named_steps["cluster"].fit_predict(z_all)))
     return Fit(labels, k, diag, explanation, pipeline)
