@@ -45,30 +45,39 @@ def check_dimensions(by: list[str], attributes: list[str]) -> None:
             raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
 
 
-def _grouped(backend: ibis.BaseBackend, obs: ir.Table, by: list[str]) -> ir.Table:
-    """Observations with one column per grouping dimension (attributes and personas joined
-    per customer)."""
+def _customer_level(name: str) -> bool:
+    """Personas and attributes describe customers; the other dimensions each observation."""
+    return name not in (*OBSERVATION_DIMENSIONS, "month")
+
+
+def _customer_values(backend: ibis.BaseBackend, name: str) -> ir.Table:
+    """`_cid` and a column `name`: each customer's persona (latest model) or attribute value."""
+    if name == "persona":
+        models = backend.table("persona_models")
+        assigned = backend.table("persona_assignments")
+        names = backend.table("persona_names")
+        latest = assigned.filter(assigned.model_id == models.model_id.max().as_scalar())
+        return latest.inner_join(
+            names, [latest.model_id == names.model_id, latest.persona == names.persona]
+        ).select(_cid=latest.customer_id, persona=names.name)
     attrs = backend.table("customer_attributes")
+    return (
+        attrs.filter(attrs.name == name)
+        .select(_cid=attrs.customer_id, **{name: attrs.value})
+        .distinct()
+    )
+
+
+def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) -> ir.Table:
+    """Add one column per grouping dimension: month from the observation time, customer-level
+    values by joining them per customer."""
     for name in by:
         if name == "month":
-            obs = obs.mutate(month=obs.observed_at.strftime("%Y-%m"))
-        elif name == "persona":
-            models = backend.table("persona_models")
-            assigned = backend.table("persona_assignments")
-            names = backend.table("persona_names")
-            latest = assigned.filter(assigned.model_id == models.model_id.max().as_scalar())
-            named = latest.inner_join(
-                names, [latest.model_id == names.model_id, latest.persona == names.persona]
-            ).select(_cid=latest.customer_id, persona=names.name)
-            obs = obs.inner_join(named, obs.customer_id == named._cid).drop("_cid")
-        elif name not in OBSERVATION_DIMENSIONS:
-            values = (
-                attrs.filter(attrs.name == name)
-                .select(_cid=attrs.customer_id, **{name: attrs.value})
-                .distinct()
-            )
-            obs = obs.inner_join(values, obs.customer_id == values._cid).drop("_cid")
-    return obs
+            table = table.mutate(month=table.observed_at.strftime("%Y-%m"))
+        elif _customer_level(name):
+            values = _customer_values(backend, name)
+            table = table.inner_join(values, table.customer_id == values._cid).drop("_cid")
+    return table
 
 
 def cell_scores(
@@ -76,15 +85,20 @@ def cell_scores(
 ) -> ir.Table:
     """Per customer and cell (stage x `by`, within the filters): the cell score (sum of the
     customer's interaction scores there), its positive and negative parts and the number of
-    observations. Every statistic (scores, comparisons, priorities) starts from this."""
-    attrs = backend.table("customer_attributes")
-    obs = _grouped(backend, filters.apply(backend.table("observations"), attrs), by)
-    return obs.group_by(["customer_id", "stage", *by]).aggregate(
+    observations. Every statistic (scores, comparisons, priorities) starts from this.
+
+    Observations are aggregated first; persona and attribute values are joined to the much
+    smaller per-customer cells afterwards."""
+    obs = filters.apply(backend.table("observations"), backend.table("customer_attributes"))
+    per_observation = [d for d in by if not _customer_level(d)]
+    obs = _with_dimensions(backend, obs, per_observation)
+    cells = obs.group_by(["customer_id", "stage", *per_observation]).aggregate(
         score=obs.score.sum(),
         positive=obs.score.clip(lower=0).sum(),
         negative=obs.score.clip(upper=0).sum(),
         n_obs=obs.count(),
     )
+    return _with_dimensions(backend, cells, [d for d in by if _customer_level(d)])
 
 
 def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
@@ -169,7 +183,7 @@ def cell_observations(
     check_dimensions(dims, attribute_names(store) if by else [])
     with store.ibis() as backend:
         attrs = backend.table("customer_attributes")
-        obs = _grouped(backend, filters.apply(backend.table("observations"), attrs), dims)
+        obs = _with_dimensions(backend, filters.apply(backend.table("observations"), attrs), dims)
         obs = obs.filter(obs.stage == stage)
         if by:
             obs = obs.filter(obs[by].cast("string") == value)
