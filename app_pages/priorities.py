@@ -3,9 +3,9 @@
 import streamlit as st
 
 from cxdata import ui
-from cxdata.charts import QUADRANT_STYLE, moments_chart, priority_matrix
 from cxdata.filters import FilterError
 from cxdata.priorities import DEFINITIONS
+from cxdata.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
 store = ui.store()
 db, version = str(store.path), store.data_version()
