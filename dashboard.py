@@ -8,6 +8,7 @@ st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout=
 
 store = ui.store()
 ui.ensure_data(store)
+ui.refresh_version(store)
 ui.sidebar_filters(store)
 
 navigation = st.navigation(

@@ -8,7 +8,7 @@ from cxdata.compare import summary
 from cxdata.export import safe_csv
 
 store = ui.store()
-db, version = str(store.path), store.data_version()
+db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
 
 st.title("Compare segments")

@@ -4,11 +4,11 @@ import streamlit as st
 
 from cxdata import ui
 from cxdata.charts import emotion_curve, heatmap
-from cxdata.scoring import DEFINITIONS, cell_observations, headline, totals
+from cxdata.scoring import DEFINITIONS, cell_observations, headline
 
 store = ui.store()
 cfg = store.settings
-db, version = str(store.path), store.data_version()
+db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
 
 st.title("Journey heatmaps")
@@ -18,7 +18,7 @@ if overall.empty:
     st.info("No observations match the filters.")
     st.stop()
 
-counts = totals(store, filters)
+counts = ui.totals(db, version, filters)
 best, worst = headline(overall).values()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Observations", f"{counts['observations']:,}")
@@ -27,7 +27,7 @@ c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f
 c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
 
 stages = list(overall["stage"])
-segments = ui.segment_choices(store)
+segments = ui.segment_choices(db, version)
 segment = st.selectbox(
     "Segment customers by", segments, key="heatmap_segment", index=ui.default_segment(segments)
 )

@@ -6,7 +6,7 @@ from cxdata import ui
 from cxdata.charts import observations_by_stage
 
 store = ui.store()
-version = store.data_version()
+version = ui.data_version()
 stats = store.stats()
 
 st.title("Data overview")

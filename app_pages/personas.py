@@ -21,9 +21,9 @@ METHODS = {
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
 
 store = ui.store()
-db, version = str(store.path), store.data_version()
+db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
-model, stale = ui.personas(db, version, ui.persona_state(store))
+model, stale = ui.personas(db, version)
 
 
 def plain(text: str) -> str:
@@ -65,7 +65,7 @@ def find_personas() -> None:
         return
     bar.empty()
     st.session_state["personas_flash"] = f"Found {found.k} personas (model {found.model_id})."
-    st.rerun()  # the model is keyed by persona_state: the page now shows the new one
+    st.rerun()  # the data version covers persona models: the page now shows the new one
 
 
 def sd_text(std_diff: float) -> str:

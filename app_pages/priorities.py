@@ -8,7 +8,7 @@ from cxdata.priorities import DEFINITIONS
 from cxdata.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
 store = ui.store()
-db, version = str(store.path), store.data_version()
+db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
 
 st.title("Priorities: what to fix first")

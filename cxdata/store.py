@@ -285,14 +285,19 @@ class Store:
         }
 
     def data_version(self) -> str:
-        """Changes whenever batches or the framework change: a cache key for the app."""
+        """Changes whenever batches, the framework or the personas (a new model, a rename)
+        change, in the app or the CLI: the app's cache key."""
         with self.connect() as con:
             row = con.execute(
-                "SELECT count(*), coalesce(max(batch_id), 0), coalesce(sum(batch_id), 0), "
-                "(SELECT coalesce(max(version), 0) FROM framework_versions) FROM batches"
+                """SELECT count(*), coalesce(max(batch_id), 0), coalesce(sum(batch_id), 0),
+                       (SELECT coalesce(max(version), 0) FROM framework_versions),
+                       (SELECT coalesce(max(model_id), 0) FROM persona_models),
+                       (SELECT coalesce(hash(string_agg(name, '|' ORDER BY model_id, persona)),
+                               0) FROM persona_names)
+                   FROM batches"""
             ).fetchone()
         assert row is not None
-        return f"{row[0]}-{row[1]}-{row[2]}-f{row[3]}"
+        return "-".join(str(v) for v in row)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from cxdata.filters import Filters
 from cxdata.ingest import IngestError, IngestResult, ingest_bytes, load_sample, parse_mapping
 from cxdata.overview import FilterOptions, filter_options, observation_counts
 from cxdata.scoring import attribute_names, stage_scores
+from cxdata.scoring import totals as scoring_totals
 from cxdata.store import Store
 
 if TYPE_CHECKING:
@@ -103,36 +103,28 @@ def options(db_path: str, version: str) -> FilterOptions:
 
 
 @st.cache_data(show_spinner="Computing scores…", max_entries=64)
-def _scores(
-    db_path: str, version: str, by: tuple[str, ...], filters: Filters, personas: str
-) -> pd.DataFrame:
+def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
+    """Stage scores, cached per data version (which covers persona models and names),
+    grouping and filters."""
     return stage_scores(_store(db_path), list(by), filters)
 
 
-def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
-    """Stage scores, cached per data version, grouping and filters; grouped by persona, also
-    per persona model and names, so a new model or a rename shows at once."""
-    state = persona_state(_store(db_path)) if "persona" in by else ""
-    return _scores(db_path, version, by, filters, state)
-
-
-def persona_state(s: Store) -> str:
-    """The latest persona model and its current names, as a short cache key ("" when there
-    is none): changes when personas are found again or renamed, in the app or the CLI."""
-    names = s.query_df(
-        "SELECT model_id, persona, name FROM persona_names "
-        "WHERE model_id = (SELECT max(model_id) FROM persona_models) ORDER BY persona"
-    )
-    if names.empty:
-        return ""
-    text = "\n".join(f"{p}={n}" for p, n in zip(names["persona"], names["name"], strict=True))
-    return f"{int(names['model_id'].iloc[0])}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+@st.cache_data(show_spinner=False, max_entries=64)
+def totals(db_path: str, version: str, filters: Filters) -> dict[str, int]:
+    return scoring_totals(_store(db_path), filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def personas(db_path: str, version: str, state: str) -> tuple[PersonaModel | None, bool]:
-    """The latest persona model (None without one) and whether it is older than the data;
-    cached per data version and `persona_state`."""
+def segment_choices(db_path: str, version: str) -> list[str]:
+    """Personas (when a model exists), customer attributes, then study and channel."""
+    s = _store(db_path)
+    personas = ["persona"] if not s.query_df("SELECT 1 FROM persona_models LIMIT 1").empty else []
+    return [*personas, *attribute_names(s), "study", "channel"]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def personas(db_path: str, version: str) -> tuple[PersonaModel | None, bool]:
+    """The latest persona model (None without one) and whether it is older than the data."""
     from cxdata.personas import is_stale, latest_model  # scikit-learn loads on first use
 
     s = _store(db_path)
@@ -173,10 +165,22 @@ FILTER_COLUMNS = {
 }
 
 
+def refresh_version(s: Store) -> str:
+    """Read the data version once per run (the router does it); pages use `data_version`."""
+    st.session_state["data_version"] = version = s.data_version()
+    return version
+
+
+def data_version() -> str:
+    """This run's data version (the cache key of every cached result)."""
+    value = st.session_state.get("data_version")
+    return value if isinstance(value, str) else refresh_version(store())
+
+
 def sidebar_filters(s: Store) -> Filters:
     """Filter widgets in the sidebar (fixed keys, so they survive page switches); the
     resulting Filters are kept in the session for the pages."""
-    opts = options(str(s.path), s.data_version())
+    opts = options(str(s.path), data_version())
     with st.sidebar:
         st.header("Filters")
         columns = {
@@ -212,12 +216,6 @@ def current_filters() -> Filters:
     """The sidebar's filters for this session (set by the router on every run)."""
     value = st.session_state.get("filters")
     return value if isinstance(value, Filters) else Filters()
-
-
-def segment_choices(s: Store) -> list[str]:
-    """Personas (when a model exists), customer attributes, then study and channel."""
-    personas = ["persona"] if not s.query_df("SELECT 1 FROM persona_models LIMIT 1").empty else []
-    return [*personas, *attribute_names(s), "study", "channel"]
 
 
 def default_segment(choices: list[str]) -> int:
@@ -262,7 +260,7 @@ def comparison(
 def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
     """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
     s = store()
-    opts = options(str(s.path), s.data_version())
+    opts = options(str(s.path), data_version())
     personas = s.query_df(
         "SELECT persona, name FROM persona_names WHERE model_id = "
         "(SELECT max(model_id) FROM persona_models) ORDER BY persona"
