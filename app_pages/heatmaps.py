@@ -3,7 +3,6 @@
 import streamlit as st
 
 from cxdata import ui
-from cxdata.charts import emotion_curve, heatmap
 from cxdata.scoring import DEFINITIONS, cell_observations, headline
 
 store = ui.store()
@@ -51,24 +50,19 @@ def show(chart, data, by: str, name: str) -> None:  # type: ignore[no-untyped-de
         st.dataframe(rows, hide_index=True)
 
 
+journey = tuple(stages)
 title = f"Which stages delight or disappoint which {label}?"
-show(
-    heatmap(by_segment, segment, label, stages, title, *thresholds),
-    by_segment,
-    segment,
-    f"heatmap_stage_by_{segment}",
-)
+chart = ui.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
+show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
 curve_title = f"How does the experience evolve along the journey, by {label}?"
-st.altair_chart(emotion_curve(by_segment, segment, stages, curve_title))
+st.altair_chart(ui.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
 
-order = ui.touchpoints_in_journey_order(by_touchpoint, stages)
+order = tuple(ui.touchpoints_in_journey_order(by_touchpoint, stages))
 title = "Which touchpoints delight or disappoint?"
-show(
-    heatmap(by_touchpoint, "touchpoint", "Touchpoint", stages, title, *thresholds, order),
-    by_touchpoint,
-    "touchpoint",
-    "heatmap_stage_by_touchpoint",
+chart = ui.heatmap_chart(
+    db, version, "touchpoint", filters, "Touchpoint", title, thresholds, journey, order
 )
+show(chart, by_touchpoint, "touchpoint", "heatmap_stage_by_touchpoint")
 
 with st.expander("How scores are computed"):
     st.markdown(DEFINITIONS)

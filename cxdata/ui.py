@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from cxdata.charts import emotion_curve, heatmap
 from cxdata.compare import Segment, compare
 from cxdata.config import Settings
 from cxdata.export import chart_png, chart_svg, safe_csv
@@ -325,3 +326,29 @@ def moments_table(
     from cxdata.priorities import moments_of_truth
 
     return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def heatmap_chart(
+    db_path: str,
+    version: str,
+    by: str,
+    filters: Filters,
+    row_title: str,
+    title: str,
+    thresholds: tuple[float, float],
+    stages: tuple[str, ...],
+    row_order: tuple[str, ...] | None = None,
+) -> alt.Chart:
+    """The heatmap of `scores(..., (by,), filters)`, built once per data version: building
+    an Altair chart costs more than the cached query behind it."""
+    data = scores(db_path, version, (by,), filters)
+    return heatmap(data, by, row_title, list(stages), title, *thresholds,
+                   list(row_order) if row_order else None)  # fmt: skip
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def emotion_curve_chart(
+    db_path: str, version: str, by: str, filters: Filters, stages: tuple[str, ...], title: str
+) -> alt.Chart:
+    return emotion_curve(scores(db_path, version, (by,), filters), by, list(stages), title)
