@@ -107,23 +107,38 @@ def _reader_message(fmt: str, exc: Exception) -> str:
 
 
 def _create_stage(
-    con: duckdb.DuckDBPyConnection, source_sql: str, params: list[Any]
+    con: duckdb.DuckDBPyConnection, source_sql: str, params: list[Any] | dict[str, Any]
 ) -> tuple[dict[str, str], int]:
     """CTAS the staging table (all text) from a reader; returns source types and row count.
 
     DuckDB keeps insertion order, so a staged row's `rowid` is its position in the file.
     """
+    types = source_types(con, source_sql, params)
+    cols = text_columns(types)
+    con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {cols} FROM {source_sql}", params)
+    (count,) = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchall()[0]
+    return types, int(count)
+
+
+def source_types(
+    con: duckdb.DuckDBPyConnection, source_sql: str, params: list[Any] | dict[str, Any]
+) -> dict[str, str]:
+    """Header -> type of a reader's columns (DESCRIBE runs the reader's sniffer only)."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source_sql}", params).fetchall()
-    types = {str(r[0]): str(r[1]) for r in described}
+    return {str(r[0]): str(r[1]) for r in described}
+
+
+def text_columns(types: dict[str, str]) -> str:
+    """The select list that turns a reader's columns into trimmed text, empty as NULL.
+
+    Trimmed once here: every later check and insert reads plain columns, in the staging
+    table and in the direct CSV path alike (cxdata/ingest/direct.py).
+    """
     as_text = {
         h: f"{quote(h)} ->> '$'" if t == "JSON" else f"CAST({quote(h)} AS VARCHAR)"
         for h, t in types.items()
     }
-    # Trimmed once here, empty text as NULL: every later check and insert reads plain columns.
-    cols = ", ".join(f"nullif(trim({expr}), '') AS {quote(h)}" for h, expr in as_text.items())
-    con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {cols} FROM {source_sql}", params)
-    (count,) = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchall()[0]
-    return types, int(count)
+    return ", ".join(f"nullif(trim({expr}), '') AS {quote(h)}" for h, expr in as_text.items())
 
 
 def quote(identifier: str) -> str:
@@ -177,16 +192,8 @@ def _utf8_copy(path: Path, encoding: str | None) -> Iterator[tuple[Path, str]]:
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: str) -> Staged:
-    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_SCANS}")
-    sniffed = con.execute(
-        "SELECT Delimiter FROM sniff_csv(?, ignore_errors = true)", [str(path)]
-    ).fetchone()
-    delimiter = str(sniffed[0]) if sniffed else ","
-    source = (
-        "read_csv(?, header = true, all_varchar = true, delim = ?, store_rejects = true, "
-        f"rejects_table = '{_REJECTS}', rejects_scan = '{_SCANS}')"
-    )
-    types, rows = _create_stage(con, source, [str(path), delimiter])
+    delimiter = sniff_delimiter(con, path)
+    types, rows = _create_stage(con, CSV_SOURCE, csv_params(path, delimiter))
     rejects = con.execute(
         f"""SELECT line, arg_min(column_name, column_idx), min(error_type), min(csv_line)
             FROM {_REJECTS} GROUP BY line ORDER BY line"""
@@ -197,6 +204,40 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: s
     ]
     skipped = [int(r[0]) for r in rejects]
     return Staged(name, "csv", list(types), types, rows, encoding, delimiter, problems, 2, skipped)
+
+
+CSV_SOURCE = (
+    "read_csv($csv_path, header = true, all_varchar = true, delim = $csv_delim, "
+    f"store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_SCANS}')"
+)
+"""The CSV reader (parameters: `csv_params`): every column as text, bad lines into the
+rejects table instead of an error."""
+
+
+def csv_params(path: Path, delimiter: str) -> dict[str, Any]:
+    """The named parameters of CSV_SOURCE."""
+    return {"csv_path": str(path), "csv_delim": delimiter}
+
+
+def utf8_label(path: Path) -> str | None:
+    """How a CSV that DuckDB reads as it is (UTF-8, with or without BOM) is described;
+    None when it must be decoded to a UTF-8 copy first (UTF-16)."""
+    return {None: "UTF-8", "utf-8-sig": "UTF-8 with BOM"}.get(_bom_encoding(path))
+
+
+def sniff_delimiter(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The delimiter DuckDB's sniffer finds (comma if none); clears the rejects tables."""
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_SCANS}")
+    sniffed = con.execute(
+        "SELECT Delimiter FROM sniff_csv(?, ignore_errors = true)", [str(path)]
+    ).fetchone()
+    return str(sniffed[0]) if sniffed else ","
+
+
+def rejected_lines(con: duckdb.DuckDBPyConnection) -> int:
+    """How many lines the last CSV read rejected."""
+    row = con.execute(f"SELECT count(*) FROM {_REJECTS}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _reject_reason(error_type: str, line_text: str | None) -> str:

@@ -197,13 +197,14 @@ def unknown_stages(
             found[stage] = (prev[0] + n, min(prev[1], pos), prev[2])
     column = plan.columns.get("stage")
     return [
-        Problem(
-            staged.file,
-            staged.file_row(pos),
-            column or item_col,
-            stage,
-            f"stage is not in the journey framework ({n} rows); kept",
-            severity="warning",
-        )
+        stage_warning(staged.file, staged.file_row(pos), column or item_col, stage, n)
         for stage, (n, pos, item_col) in sorted(found.items())
     ]
+
+
+def stage_warning(file: str, row: int, column: str | None, stage: str, n: int) -> Problem:
+    """The warning for a stage outside the journey framework (first row, rows with it)."""
+    return Problem(
+        file, row, column, stage, f"stage is not in the journey framework ({n} rows); kept",
+        severity="warning",
+    )  # fmt: skip

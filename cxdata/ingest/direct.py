@@ -1,0 +1,219 @@
+"""The direct path for long-format CSV: the file is read once, by DuckDB's reader, straight
+into `observations` inside the batch transaction, with every row check folded into the
+insert.
+
+Staging the file first and then inserting it costs two full loads. Here a row that fails
+any rule of `rules_for` makes the insert raise (`error()` in a CASE), a rejected line
+fails the rejects check, and the observation-id checks run on the rows just inserted. Any
+failure rolls the transaction back and returns None: the caller then takes the staged
+path, which lists every problem with its row. A clean file is therefore read twice at most
+(once for the observations, once more for the customer attributes, reading only those
+columns), never staged.
+
+Row numbers: DuckDB's reader has no row-number column and `row_number() OVER ()` would
+serialise the whole insert onto one thread, so rows go in with placeholders and are
+numbered after the checks: with `preserve_insertion_order` (DuckDB's default) the rows of
+one INSERT ... SELECT from a file take consecutive rowids in file order, so a row's
+`rowid - min(rowid)` is its position in the file (the staged path relies on the same
+order). Without rejected lines that position + 2 is the row as the user sees it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxdata.ingest.mapping import Mapping, detect_columns
+from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
+from cxdata.ingest.problems import IngestError, Problem
+from cxdata.ingest.readers import (
+    CSV_SOURCE,
+    Staged,
+    csv_params,
+    rejected_lines,
+    sniff_delimiter,
+    sniff_format,
+    source_types,
+    text_columns,
+    utf8_label,
+)
+from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
+from cxdata.ingest.validate import rules_for, stage_warning
+from cxdata.ingest.write import (
+    collect_customer_values,
+    infer_types,
+    known_stages,
+    observation_values,
+    record_batch,
+    write_customer_values,
+)
+from cxdata.store import Store
+
+PENDING_BATCH = -1
+"""batch_id of rows inserted but not yet checked; never committed (set before COMMIT)."""
+_FIRST_ROW = 2  # the header is row 1
+_GUARD = "cxdata direct ingest: a row fails a check"
+
+
+class _Fallback(Exception):
+    """A check failed: roll back and let the staged path report the problems."""
+
+
+def ingest_csv_direct(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    path: Path,
+    name: str,
+    mapping: Mapping,
+    study: str | None,
+    digest: Future[str],
+    report: Progress,
+) -> IngestResult | None:
+    """Import a clean long-format UTF-8 CSV in one pass; None (and nothing written) when
+    the file is of another kind or fails any check."""
+    label = utf8_label(path) if path.stat().st_size else None
+    if label is None or mapping.is_wide or sniff_format(path) != "csv":
+        return None
+    if not _insertion_order_kept(con):
+        return None
+    try:
+        delimiter = sniff_delimiter(con, path)
+        params = csv_params(path, delimiter)
+        types = source_types(con, CSV_SOURCE, params)
+        staged = Staged(name, "csv", list(types), types, 0, label, delimiter)
+        columns = detect_columns(staged.headers, mapping, name)
+    except (duckdb.Error, IngestError):
+        return None
+    framework_stages = stage_catalogue(con)
+    plan = build_plan(staged, columns, mapping, store.settings, framework_stages is not None)
+    if plan.problems or len(plan.sources) != 1:
+        return None
+    reader = f"(SELECT {text_columns(types)} FROM {CSV_SOURCE})"
+    params["study"] = study or Path(name).stem
+    report(0.1, f"Reading and checking {name}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert_checked(con, plan, mapping, store, reader, params)
+        result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest)
+    except (_Fallback, duckdb.Error):
+        con.execute("ROLLBACK")
+        return None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("ROLLBACK" if result.already_imported else "COMMIT")
+    return result
+
+
+def _insertion_order_kept(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    return bool(row and row[0])
+
+
+def _insert_checked(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    mapping: Mapping,
+    store: Store,
+    reader: str,
+    params: dict[str, Any],
+) -> None:
+    """INSERT the file's rows as pending observations; raises if any row fails a rule."""
+    rules = rules_for(plan, mapping, store.settings)
+    for rule in rules:
+        params.update(rule.params)
+    failing = " OR ".join(f"({rule.condition})" for rule in rules)
+    guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if rules else "0"
+    select = observation_values(plan, plan.sources[0], str(PENDING_BATCH), guard)
+    run(con, f"INSERT INTO observations SELECT {select} FROM {reader}", params)
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: Plan,
+    mapping: Mapping,
+    framework_stages: list[str] | None,
+    reader: str,
+    params: dict[str, Any],
+    digest: Future[str],
+) -> IngestResult:
+    """Check what the insert cannot (rejected lines, observation ids), number the rows,
+    then write attributes and the batch record (the caller commits or rolls back)."""
+    if rejected_lines(con):
+        raise _Fallback
+    sha = digest.result()
+    already = store_batch_with_sha(con, sha)
+    if already is not None:
+        return IngestResult(staged.file, already, 0, 0, already_imported=True)
+    pending = [PENDING_BATCH]
+    # Distinct hashes are cheaper to count than the text; a collision only sends the file
+    # to the staged path, which checks the ids themselves. (hash(NULL) is not NULL.)
+    row = con.execute(
+        """SELECT count(*), min(rowid), max(rowid), count(DISTINCT customer_id),
+                  string_agg(DISTINCT study, ', '),
+                  count(observation_id) - count(DISTINCT hash(observation_id))
+                      FILTER (WHERE observation_id IS NOT NULL)
+           FROM observations WHERE batch_id = ?""",
+        pending,
+    ).fetchone()
+    assert row is not None
+    n_rows, first_rowid, last_rowid, customers, studies, repeated_ids = row
+    if n_rows == 0 or repeated_ids or last_rowid - first_rowid + 1 != n_rows:
+        raise _Fallback
+    if "observation_id" in plan.columns and _ids_already_stored(con):
+        raise _Fallback
+    batch_row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
+    assert batch_row is not None
+    batch_id = int(batch_row[0])
+    con.execute(
+        "UPDATE observations SET batch_id = ?, source_row = rowid - ? + ? WHERE batch_id = ?",
+        [batch_id, first_rowid, _FIRST_ROW, PENDING_BATCH],
+    )
+    staged.rows = int(n_rows)
+    known = known_stages(con, mapping, framework_stages)
+    warnings = _unknown_stages(con, staged, plan, batch_id, known)
+    collect_customer_values(con, plan, reader, params)
+    extras = infer_types(con, plan.extras, staged.source_types)
+    write_customer_values(con, plan, extras, batch_id)
+    counts = (n_rows, customers, studies)
+    record_batch(con, batch_id, staged, sha, plan, mapping, extras, warnings, counts)
+    return IngestResult(
+        staged.file,
+        batch_id,
+        int(n_rows),
+        int(customers),
+        columns=plan.columns,
+        extras=extras,
+        warnings=warnings,
+        description=staged.describe(),
+    )
+
+
+def _ids_already_stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does any pending observation id exist in an earlier batch?"""
+    row = con.execute(
+        """SELECT count(*) FROM (SELECT observation_id FROM observations WHERE batch_id = $p) n
+           SEMI JOIN (SELECT observation_id FROM observations WHERE batch_id <> $p) o
+           ON o.observation_id = n.observation_id""",
+        {"p": PENDING_BATCH},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _unknown_stages(
+    con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, batch_id: int, known: list[str]
+) -> list[Problem]:
+    """Stages outside the journey framework: kept, reported as warnings (first row, count)."""
+    if not known or "stage" not in plan.columns:
+        return []
+    rows = con.execute(
+        """SELECT stage, count(*), min(source_row) FROM observations
+           WHERE batch_id = ? AND NOT list_contains(?, stage) GROUP BY stage ORDER BY stage""",
+        [batch_id, known],
+    ).fetchall()
+    column = plan.columns["stage"]
+    return [stage_warning(staged.file, int(pos), column, stage, int(n)) for stage, n, pos in rows]

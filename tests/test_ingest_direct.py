@@ -1,0 +1,157 @@
+"""The direct CSV path (read once, checked during the insert) stores exactly what the staged
+path stores, and a file it cannot take leaves no trace before the staged path reports."""
+
+from __future__ import annotations
+
+import pytest
+
+import cxdata.ingest.load as load
+from cxdata.config import Settings
+from cxdata.framework import import_framework
+from cxdata.ingest import IngestError, Mapping, ingest_file
+from cxdata.store import Store
+from tests.conftest import table_checksum
+
+CSV = (
+    "observation_id;Kunde;Phase;touchpoint;interaction;Bewertung;Zeitpunkt;study;age;tier;vip;"
+    "since;nps\n"
+    "O1; C1 ;Purchase;Till;K-TILL;2;2026-03-14 09:30;;34;Gold;true;2020-01-01;9\n"
+    'O2;C1;Purchase;Till;;"-1,5";14.03.2026 09:30;Shop;34;Gold;true;2020-01-01;9\n'
+    "O3;C2;Usage;;K-TILL;{score};;Shop;;Silver;false;;7.5\n"
+    "O4;C3;Onboarding;App;;-3;2026/03/15 10:00;Web;51;  ;TRUE;2019-05-05;\n"
+    "O5;C3;Usage;App;;0;2026-03-16;Web;51;Gold;TRUE;2019-05-05;3\n"
+)
+FRAMEWORK = """
+[[stages]]
+name = "Purchase"
+touchpoints = ["Till"]
+
+[[stages]]
+name = "Usage"
+touchpoints = ["App"]
+
+[[interactions]]
+code = "K-TILL"
+label = "Paid at the till"
+stage = "Purchase"
+touchpoint = "Till"
+score = 2
+"""
+
+
+def _only(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Make ingest_file take one path: 'direct' (staged would fail) or 'staged'."""
+    if path == "direct":
+
+        def refuse(*_a: object, **_k: object) -> None:
+            raise AssertionError("the staged path was taken")
+
+        monkeypatch.setattr(load, "_ingest_staged", refuse)
+    else:
+        monkeypatch.setattr(load, "ingest_csv_direct", lambda *_a, **_k: None)
+
+
+def _contents(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    with store.connect() as con:
+        return {
+            "observations": con.execute("SELECT * FROM observations ORDER BY ALL").fetchall(),
+            "attributes": con.execute("SELECT * FROM customer_attributes ORDER BY ALL").fetchall(),
+            "batches": con.execute(
+                "SELECT * EXCLUDE (imported_at) FROM batches ORDER BY ALL"
+            ).fetchall(),
+            "stages": con.execute("SELECT * FROM stages ORDER BY ALL").fetchall(),
+        }
+
+
+@pytest.mark.parametrize("framework", [False, True])
+def test_direct_and_staged_paths_store_the_same(tmp_path, write, monkeypatch, framework):
+    # with a framework, row 4 has no score of its own: its interaction code supplies it
+    path = write("visits.csv", CSV.format(score="" if framework else "3"))
+    mapping = Mapping(stage_order=("Purchase", "Usage"), attributes={"since_year": "since"})
+    framework_file = write("fw.toml", FRAMEWORK)
+    results, contents = {}, {}
+    for which in ("direct", "staged"):
+        store = Store.open(Settings(), tmp_path / which / "cx.duckdb")
+        if framework:
+            import_framework(store, framework_file)
+        with monkeypatch.context() as m:
+            _only(m, which)
+            results[which] = ingest_file(store, path, mapping=mapping)
+        contents[which] = _contents(store)
+    assert contents["direct"] == contents["staged"]
+    direct, staged = results["direct"], results["staged"]
+    assert (direct.batch_id, direct.rows, direct.customers) == (1, 5, 3)
+    assert (
+        direct.extras
+        == staged.extras
+        == {
+            "age": "BIGINT",
+            "tier": "VARCHAR",
+            "vip": "BOOLEAN",
+            "since": "TIMESTAMP",
+            "nps": "DOUBLE",
+        }
+    )
+    assert direct.description == staged.description == "CSV, UTF-8, semicolon-separated, 5 rows"
+    assert direct.warnings == staged.warnings
+    if framework:
+        assert [(w.row, w.value) for w in direct.warnings] == [(5, "Onboarding")]
+    else:  # without a framework, the mapping's stage order is the known list
+        assert [(w.row, w.value) for w in direct.warnings] == [(5, "Onboarding")]
+    observations = contents["direct"]["observations"]
+    assert [(o[1], o[2], o[3], o[4], o[12]) for o in observations] == [
+        (2, "O1", "C1", "visits", 2.0),
+        (3, "O2", "C1", "Shop", -1.5),
+        (4, "O3", "C2", "Shop", 2.0 if framework else 3.0),
+        (5, "O4", "C3", "Web", -3.0),
+        (6, "O5", "C3", "Web", 0.0),
+    ]
+
+
+def test_direct_path_takes_a_clean_file(store, write, monkeypatch):
+    _only(monkeypatch, "direct")
+    result = ingest_file(store, write("ok.csv", "customer_id,stage,score\nC1,Usage,1\n"))
+    assert (result.batch_id, result.rows) == (1, 1)
+    again = ingest_file(store, write("copy.csv", "customer_id,stage,score\nC1,Usage,1\n"))
+    assert again.already_imported and again.batch_id == 1
+    assert store.stats()["observations"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "C1,Usage,1\nC2,Usage,9\n",  # a rule fails in the last row
+        "C1,Usage,1\nC2,Usage,1,extra\n",  # a rejected (ragged) line
+    ],
+)
+def test_failed_direct_attempt_leaves_no_trace(store, write, body):
+    ingest_file(store, write("first.csv", "customer_id,stage,score\nC0,Usage,1\n"))
+    before = table_checksum(store)
+    with pytest.raises(IngestError) as err:
+        ingest_file(store, write("bad.csv", "customer_id,stage,score\n" + body))
+    assert [p.row for p in err.value.problems] == [3]
+    assert table_checksum(store) == before
+    # the batch id sequence did not move either: the next batch is number 2
+    later = ingest_file(store, write("later.csv", "customer_id,stage,score\nC9,Usage,2\n"))
+    assert later.batch_id == 2
+
+
+def test_observation_ids_repeated_or_stored_go_to_the_staged_report(store, write):
+    ingest_file(store, write("a.csv", "observation_id,customer_id,stage,score\nA1,C1,Usage,1\n"))
+    with pytest.raises(IngestError) as err:
+        ingest_file(
+            store,
+            write(
+                "b.csv", "observation_id,customer_id,stage,score\nB1,C1,Usage,1\nA1,C2,Usage,1\n"
+            ),
+        )
+    assert [(p.row, p.reason) for p in err.value.problems] == [
+        (3, "observation_id already imported in batch 1")
+    ]
+    with pytest.raises(IngestError) as err:
+        ingest_file(
+            store,
+            write("c.csv", "observation_id,customer_id,stage,score\nC1,C1,Usage,1\n,C3,Usage,1\n"
+                  "C1,C2,Usage,1\n"),
+        )  # fmt: skip
+    assert {p.row for p in err.value.problems} == {2, 4}  # an empty id is no repeat
