@@ -3,12 +3,14 @@ path stores, and a file it cannot take leaves no trace before the staged path re
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 import cxdata.ingest.load as load
 from cxdata.config import Settings
 from cxdata.framework import import_framework
 from cxdata.ingest import IngestError, Mapping, ingest_file
+from cxdata.ingest.readers import text_columns
 from cxdata.store import Store
 from tests.conftest import table_checksum
 
@@ -155,3 +157,17 @@ def test_observation_ids_repeated_or_stored_go_to_the_staged_report(store, write
                   "C1,C2,Usage,1\n"),
         )  # fmt: skip
     assert {p.row for p in err.value.problems} == {2, 4}  # an empty id is no repeat
+
+
+def test_text_columns_trim_exactly_like_trim():
+    """The cheaper conditional trim gives DuckDB's trim() result on every kind of value."""
+    values = ["", " ", "   ", "a", " a", "a ", " a b ", "\ta\t", "\u00a0x\u00a0", "\u3000y",
+              "é", " é ", "z\u202f", "👍🏽", "\u200bq", "a\n"]  # fmt: skip
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[v] for v in values])
+    rows = con.execute(
+        f"SELECT x, {text_columns({'x': 'VARCHAR'})}, nullif(trim(x), '') FROM v"
+    ).fetchall()
+    assert [(x, ours) for x, ours, _ in rows] == [(x, reference) for x, _, reference in rows]
+    assert rows[4][1] == "a" and rows[8][1] == "x" and rows[11][1] == "é"

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from cxdata.ingest.mapping import Mapping, detect_columns
-from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
+from cxdata.ingest.plan import Plan, build_plan, number, run, stage_catalogue, timestamp
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import (
     CSV_SOURCE,
@@ -128,7 +128,18 @@ def _insert_checked(
     failing = " OR ".join(f"({rule.condition})" for rule in rules)
     guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if rules else "0"
     select = observation_values(plan, plan.sources[0], str(PENDING_BATCH), guard)
-    run(con, f"INSERT INTO observations SELECT {select} FROM {reader}", params)
+    # The rules and the values parse the score and the timestamp several times (DuckDB
+    # does not share work inside CASE): parse each once, below, and refer to the result.
+    parsed = {}
+    if "score" in plan.columns:
+        parsed[number(plan.expr("score"))] = "cx_parsed_score"
+    if "observed_at" in plan.columns:
+        parsed[timestamp(plan.expr("observed_at"))] = "cx_parsed_observed_at"
+    for expr, name in parsed.items():
+        select = select.replace(expr, name)
+    extra = "".join(f", {expr} AS {name}" for expr, name in parsed.items())
+    source = f"(SELECT *{extra} FROM {reader})"
+    run(con, f"INSERT INTO observations SELECT {select} FROM {source}", params)
 
 
 def _finish(
