@@ -160,19 +160,21 @@ def _finish(
     already = store_batch_with_sha(con, sha)
     if already is not None:
         return IngestResult(staged.file, already, 0, 0, already_imported=True)
-    pending = [PENDING_BATCH]
     # Distinct hashes are cheaper to count than the text; a collision only sends the file
     # to the staged path, which checks the ids themselves. (hash(NULL) is not NULL.)
+    repeats = (
+        "count(observation_id) - count(DISTINCT hash(observation_id)) "
+        "FILTER (WHERE observation_id IS NOT NULL)"
+        if "observation_id" in plan.columns
+        else "0"
+    )
     row = con.execute(
-        """SELECT count(*), min(rowid), max(rowid), count(DISTINCT customer_id),
-                  string_agg(DISTINCT study, ', '),
-                  count(observation_id) - count(DISTINCT hash(observation_id))
-                      FILTER (WHERE observation_id IS NOT NULL)
-           FROM observations WHERE batch_id = ?""",
-        pending,
+        f"""SELECT count(*), min(rowid), max(rowid), string_agg(DISTINCT study, ', '), {repeats}
+            FROM observations WHERE batch_id = ?""",
+        [PENDING_BATCH],
     ).fetchone()
     assert row is not None
-    n_rows, first_rowid, last_rowid, customers, studies, repeated_ids = row
+    n_rows, first_rowid, last_rowid, studies, repeated_ids = row
     if n_rows == 0 or repeated_ids or last_rowid - first_rowid + 1 != n_rows:
         raise _Fallback
     if "observation_id" in plan.columns and _ids_already_stored(con):
@@ -189,7 +191,12 @@ def _finish(
     warnings = _unknown_stages(con, staged, plan, batch_id, known)
     collect_customer_values(con, plan, reader, params)
     extras = infer_types(con, plan.extras, staged.source_types)
-    write_customer_values(con, plan, extras, batch_id)
+    customers = write_customer_values(con, plan, extras, batch_id)
+    if customers is None:
+        row = con.execute(
+            "SELECT count(DISTINCT customer_id) FROM observations WHERE batch_id = ?", [batch_id]
+        ).fetchone()
+        customers = int(row[0]) if row else 0
     counts = (n_rows, customers, studies)
     record_batch(con, batch_id, staged, sha, plan, mapping, extras, warnings, counts)
     return IngestResult(

@@ -105,10 +105,19 @@ def infer_types(
 
 def write_customer_values(
     con: duckdb.DuckDBPyConnection, plan: Plan, extras: dict[str, str], batch_id: int
-) -> None:
+) -> int | None:
     """Attributes and outcomes from CUSTOMER_VALUES, one row per customer and distinct
-    value (the caller holds the transaction); drops CUSTOMER_VALUES."""
-    insert = f"""INSERT INTO customer_attributes SELECT DISTINCT $batch, customer_id, $name,
+    value (the caller holds the transaction); drops CUSTOMER_VALUES. Returns how many
+    customers it holds (None when the file has no such columns)."""
+    if not plan_value_columns(plan):
+        return None
+    row = con.execute(
+        f"SELECT count(*), count(DISTINCT customer_id) FROM {CUSTOMER_VALUES}"
+    ).fetchone()
+    assert row is not None
+    # Usually a customer has one value per column: then every row is already distinct.
+    distinct = "" if row[0] == row[1] else "DISTINCT"
+    insert = f"""INSERT INTO customer_attributes SELECT {distinct} $batch, customer_id, $name,
                      $kind, $dtype, {{value}}, {{numeric}}
                  FROM {CUSTOMER_VALUES} WHERE {{value}} IS NOT NULL"""
     for col, dtype in extras.items():
@@ -129,6 +138,7 @@ def write_customer_values(
              "positive": [p.lower() for p in outcome.positive],
              "dtype": "BOOLEAN" if outcome.positive else "DOUBLE"})  # fmt: skip
     con.execute(f"DROP TABLE IF EXISTS {CUSTOMER_VALUES}")
+    return int(row[1])
 
 
 def record_batch(
