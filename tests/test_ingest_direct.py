@@ -15,11 +15,11 @@ from cxdata.store import Store
 from tests.conftest import table_checksum
 
 CSV = (
-    "observation_id;Kunde;Phase;touchpoint;interaction;Bewertung;Zeitpunkt;study;age;tier;vip;"
+    "observation_id;Kunde;Phase;touchpoint;{codes};Bewertung;Zeitpunkt;study;age;tier;vip;"
     "since;nps\n"
     "O1; C1 ;Purchase;Till;K-TILL;2;2026-03-14 09:30;;34;Gold;true;2020-01-01;9\n"
     'O2;C1;Purchase;Till;;"-1,5";14.03.2026 09:30;Shop;34;Gold;true;2020-01-01;9\n'
-    "O3;C2;Usage;;K-TILL;{score};;Shop;;Silver;false;;7.5\n"
+    "O3;C2;Usage;;K-TILL;3;;Shop;;Silver;false;;7.5\n"
     "O4;C3;Onboarding;App;;-3;2026/03/15 10:00;Web;51;  ;TRUE;2019-05-05;\n"
     "O5;C3;Usage;App;;0;2026-03-16;Web;51;Gold;TRUE;2019-05-05;3\n"
 )
@@ -67,8 +67,10 @@ def _contents(store: Store) -> dict[str, list[tuple[object, ...]]]:
 
 @pytest.mark.parametrize("framework", [False, True])
 def test_direct_and_staged_paths_store_the_same(tmp_path, write, monkeypatch, framework):
-    # with a framework, row 4 has no score of its own: its interaction code supplies it
-    path = write("visits.csv", CSV.format(score="" if framework else "3"))
+    # With a framework, interaction codes would make the insert look scores up in the
+    # catalogue (that file takes the staged path, see the last test): here the codes
+    # column is an extra column then.
+    path = write("visits.csv", CSV.format(codes="codes" if framework else "interaction"))
     mapping = Mapping(stage_order=("Purchase", "Usage"), attributes={"since_year": "since"})
     framework_file = write("fw.toml", FRAMEWORK)
     results, contents = {}, {}
@@ -87,6 +89,7 @@ def test_direct_and_staged_paths_store_the_same(tmp_path, write, monkeypatch, fr
         direct.extras
         == staged.extras
         == {
+            **({"codes": "VARCHAR"} if framework else {}),
             "age": "BIGINT",
             "tier": "VARCHAR",
             "vip": "BOOLEAN",
@@ -104,7 +107,7 @@ def test_direct_and_staged_paths_store_the_same(tmp_path, write, monkeypatch, fr
     assert [(o[1], o[2], o[3], o[4], o[12]) for o in observations] == [
         (2, "O1", "C1", "visits", 2.0),
         (3, "O2", "C1", "Shop", -1.5),
-        (4, "O3", "C2", "Shop", 2.0 if framework else 3.0),
+        (4, "O3", "C2", "Shop", 3.0),
         (5, "O4", "C3", "Web", -3.0),
         (6, "O5", "C3", "Web", 0.0),
     ]
@@ -171,3 +174,31 @@ def test_text_columns_trim_exactly_like_trim():
     ).fetchall()
     assert [(x, ours) for x, ours, _ in rows] == [(x, reference) for x, _, reference in rows]
     assert rows[4][1] == "a" and rows[8][1] == "x" and rows[11][1] == "é"
+
+
+def test_framework_scores_take_the_staged_path(store, write, monkeypatch):
+    """Scores from interaction codes need the catalogue, and a join in the direct insert
+    shuffled 9 in 10 of 1M rows (their source_row was wrong): such files are staged, and
+    every observation keeps its own row of the file."""
+    import_framework(store, write("fw.toml", FRAMEWORK))
+    staged = []
+    real = load._ingest_staged
+    monkeypatch.setattr(load, "_ingest_staged", lambda *a, **k: staged.append(1) or real(*a, **k))
+    n = 30_000
+    body = "".join(
+        f"O{i},C{i % 997},{'Purchase' if i % 2 else 'Usage'},K-TILL,{'' if i % 3 else i % 7 - 3}\n"
+        for i in range(n)
+    )
+    result = ingest_file(
+        store, write("codes.csv", "observation_id,customer_id,stage,interaction,score\n" + body)
+    )
+    assert result.rows == n and staged == [1]
+    with store.connect() as con:
+        wrong = con.execute(
+            "SELECT count(*) FROM observations WHERE observation_id <> 'O' || (source_row - 2)"
+        ).fetchone()
+        scored = con.execute(
+            "SELECT count(*) FROM observations WHERE observation_id = 'O1' AND score = 2"
+        ).fetchone()
+    assert wrong == (0,)
+    assert scored == (1,)

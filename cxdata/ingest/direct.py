@@ -15,7 +15,9 @@ serialise the whole insert onto one thread, so rows go in with placeholders and 
 numbered after the checks: with `preserve_insertion_order` (DuckDB's default) the rows of
 one INSERT ... SELECT from a file take consecutive rowids in file order, so a row's
 `rowid - min(rowid)` is its position in the file (the staged path relies on the same
-order). Without rejected lines that position + 2 is the row as the user sees it.
+order). Without rejected lines that position + 2 is the row as the user sees it. That
+holds only while the insert has no join: files whose scores come from the framework's
+catalogue (interaction codes) take the staged path.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ def ingest_csv_direct(
         return None
     framework_stages = stage_catalogue(con)
     plan = build_plan(staged, columns, mapping, store.settings, framework_stages is not None)
-    if plan.problems or len(plan.sources) != 1:
+    # Scores looked up in the framework's catalogue would put a join into the insert, and a
+    # join may hand rows to the insert out of file order (seen at 1M rows), which breaks
+    # the rowid numbering: such files take the staged path, which numbers rows first.
+    if plan.problems or len(plan.sources) != 1 or plan.codes_score:
         return None
     reader = f"(SELECT {text_columns(types)} FROM {CSV_SOURCE})"
     params["study"] = study or Path(name).stem
