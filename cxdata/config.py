@@ -39,6 +39,15 @@ class Settings:
     load_sample_on_empty: bool = _setting(
         True, "Load the sample data when the app starts on a store that never had data."
     )
+    team_mode: bool = _setting(
+        False, "Require an OIDC login and give each user the role the roles file assigns."
+    )
+    roles_file: Path = _setting(
+        Path("roles.toml"), "TOML file of team mode: e-mail or @domain -> role."
+    )
+    auth_provider: str = _setting(
+        "", "Named [auth.NAME] provider for the login; empty: the plain [auth] section."
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -49,8 +58,9 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(raw, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "db_path" in values:
-            values["db_path"] = Path(values["db_path"])
+        for name in ("db_path", "roles_file"):
+            if name in values:
+                values[name] = Path(values[name])
         return replace(cls(), **values)
 
     @staticmethod
