@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DB = Path("data") / "cxdata.duckdb"
+DEFAULT_KEY = Path("~") / ".config" / "cxdata" / "pseudonym.key"
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -39,6 +40,12 @@ class Settings:
     load_sample_on_empty: bool = _setting(
         True, "Load the sample data when the app starts on a store that never had data."
     )
+    pseudonymise: bool = _setting(
+        False, "Replace customer ids at import by a keyed HMAC pseudonym (see Privacy)."
+    )
+    pseudonym_key_file: Path = _setting(
+        DEFAULT_KEY, "The pseudonymisation key; kept outside the database, back it up."
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -49,8 +56,9 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(raw, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "db_path" in values:
-            values["db_path"] = Path(values["db_path"])
+        for name in ("db_path", "pseudonym_key_file"):
+            if name in values:
+                values[name] = Path(values[name])
         return replace(cls(), **values)
 
     @staticmethod
