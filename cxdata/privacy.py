@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
@@ -31,7 +30,7 @@ from cxdata.store import Store, StoreError
 
 KEY_META = "pseudonym_key_id"
 PSEUDONYM_CHARS = 32
-_MAPPING_VIEW, _MAPPING_TABLE = "cx_pseudonym_source", "cx_pseudonyms"
+_MAPPING_TABLE = "cx_pseudonyms"
 
 
 class PseudonymError(StoreError):
@@ -123,27 +122,34 @@ def customer_id_expr(
     """THE ingest hook: the SQL expression that yields the stored customer id of a row of
     the staging `table`, given the expression `expr` of its id as imported.
 
-    Off: `expr` itself. On: every distinct id is HMAC'd once in Python (DuckDB has no
-    keyed HMAC) into a temporary mapping table, and the expression reads the pseudonym
-    from it. The original ids never reach a stored table.
+    Off: `expr` itself. On: every distinct id gets its pseudonym in a temporary mapping
+    table (connection-local, never in the database file), and the expression reads the
+    pseudonym from it. DuckDB has no keyed HMAC, so the engine computes RFC 2104's
+    H((K xor opad) || H((K xor ipad) || id)) with its sha256; the padded keys are bound
+    parameters. `pseudonym()` is the same function in Python (a test checks they agree).
     """
     key = key_for_import(con, settings)
     if key is None:
         return expr
-    ids = [r[0] for r in con.execute(f"SELECT DISTINCT {expr} FROM {table}").fetchall()]
-    ids = [i for i in ids if i is not None]
-    mapping = pa.table(
-        {"original": pa.array(ids, pa.string()),
-         "pseudonym": pa.array([pseudonym(key, i) for i in ids], pa.string())}
-    )  # fmt: skip
-    con.register(_MAPPING_VIEW, mapping)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_MAPPING_TABLE} AS SELECT * FROM {_MAPPING_VIEW}"
-        )
-    finally:
-        con.unregister(_MAPPING_VIEW)
+    inner, outer = _padded(key)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_MAPPING_TABLE} AS
+            SELECT original,
+                   left(sha256($outer || unhex(sha256($inner || encode(original)))), $n)
+                       AS pseudonym
+            FROM (SELECT DISTINCT {expr} AS original FROM {table})
+            WHERE original IS NOT NULL""",
+        {"inner": inner, "outer": outer, "n": PSEUDONYM_CHARS},
+    )
     return f"(SELECT m.pseudonym FROM {_MAPPING_TABLE} m WHERE m.original = {expr})"
+
+
+def _padded(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104; keys up to 64 bytes)."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
 
 def stored_customer_id(store: Store, customer_id: str) -> str:
