@@ -58,7 +58,12 @@ def find_personas() -> None:
     )
     bar = st.progress(0.0, "Finding personas…")
     try:
-        found = discover(store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m))
+        found = discover(
+            store,
+            settings,
+            progress=lambda f, m: bar.progress(min(f, 1.0), m),
+            actor=ui.actor(),
+        )
     except (StoreError, ValueError) as exc:
         bar.empty()
         st.error(f"No personas found: {exc}")
@@ -102,7 +107,7 @@ def rename_persona(model_id: int, persona: int, current: str, names: set[str]) -
         from cxdata.personas import rename  # scikit-learn loads on first use
 
         try:
-            rename(store, model_id, persona, new)
+            rename(store, model_id, persona, new, actor=ui.actor())
         except StoreError as exc:
             st.error(str(exc))
             return

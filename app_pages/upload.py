@@ -68,6 +68,7 @@ if upload is not None:
                     sheet=sheet,
                     mapping=parse_mapping(mapping, "mapping.toml") if mapping else None,
                     progress=lambda f, m: bar.progress(f, m),
+                    actor=ui.actor(),
                 )
             except (IngestError, StoreError) as exc:
                 st.error(str(exc))
@@ -88,6 +89,6 @@ else:
         )
         sure = st.checkbox("Yes, remove this batch and all its observations")
         if st.form_submit_button("Remove batch") and sure:
-            removed = store.remove_batch(int(chosen))
+            removed = store.remove_batch(int(chosen), actor=ui.actor())
             st.toast(f"Removed batch {chosen} ({removed:,} observations).")
             st.rerun()

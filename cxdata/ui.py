@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from cxdata.audit import DEFAULT_ACTOR
 from cxdata.charts import emotion_curve, heatmap
 from cxdata.compare import Segment, compare
 from cxdata.config import Settings
@@ -30,7 +31,20 @@ if TYPE_CHECKING:
 
 @st.cache_resource(show_spinner=False)
 def _store(db_path: str) -> Store:
-    return Store.open(Settings.from_env(db_path=db_path))
+    """Sandboxed from its first connection: DuckDB reads no file but uploads (in the
+    store's scratch folder) and the sample data files, and accepts no SET."""
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR
+
+    sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
+    return Store.open(Settings.from_env(db_path=db_path), sandbox=sample)
+
+
+def actor() -> str:
+    """Who acts in this session, for the audit trail: the signed-in user's e-mail when
+    the app has sign-in (st.user), else "local"."""
+    user = st.user
+    email = user.get("email") if user.get("is_logged_in") else None
+    return str(email) if email else DEFAULT_ACTOR
 
 
 def store() -> Store:
@@ -44,7 +58,7 @@ def ensure_data(s: Store) -> None:
         return
     if s.stats()["batches"] == 0:
         bar = st.progress(0.0, "Loading the sample data set…")
-        load_sample(s, progress=lambda f, m: bar.progress(f, m))
+        load_sample(s, progress=lambda f, m: bar.progress(f, m), actor=actor())
         bar.empty()
     s.set_meta("sample_offered", "yes")
 

@@ -325,13 +325,15 @@ def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> Ingest
         return ingest_file(store, path, name=safe_name, **options)
 
 
-def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
+def load_sample(
+    store: Store, progress: Progress | None = None, *, actor: str = DEFAULT_ACTOR
+) -> list[IngestResult]:
     """Import the committed sample data set: its journey framework first (so every sample
     stage is known), then each file with its mapping, if it has one."""
     from cxdata.framework import import_framework
     from cxdata.sample import DATA_FILES, FRAMEWORK_FILE, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
 
-    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE)
+    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE, actor=actor)
     results = []
     for i, name in enumerate(DATA_FILES):
         if progress:
@@ -339,5 +341,7 @@ def load_sample(store: Store, progress: Progress | None = None) -> list[IngestRe
         path = SAMPLE_DIR / name
         mapping_path = mapping_for(path)
         mapping = load_mapping(mapping_path) if mapping_path else None
-        results.append(ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name)))
+        results.append(
+            ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name), actor=actor)
+        )
     return results
