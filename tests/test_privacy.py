@@ -37,7 +37,8 @@ def raw_hits(path: Path, needle: str) -> int:
 
 def audit_rows(store: Store) -> list[tuple[str, str, dict]]:
     log = audit_log(store).iloc[::-1]
-    return [(a, b, json.loads(d)) for a, b, d in zip(log.actor, log.action, log.details, strict=True)]
+    rows = zip(log.actor, log.action, log.details, strict=True)
+    return [(actor, action, json.loads(details)) for actor, action, details in rows]
 
 
 # -- pseudonymisation -------------------------------------------------------------------
