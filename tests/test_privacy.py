@@ -134,6 +134,7 @@ def test_erase_removes_every_row_and_every_byte(capsys, store, write):
         con.execute("INSERT INTO persona_assignments VALUES (1, ?, 1), (1, 'C2', 2)", [SECRET_ID])
     assert raw_hits(store.path, SECRET_ID) > 0
     size_before = store.path.stat().st_size
+    version = store.data_version()
     code = main(["erase", "--customer", SECRET_ID, "--db", str(store.path)])
     out = capsys.readouterr().out
     assert code == 0
@@ -148,6 +149,7 @@ def test_erase_removes_every_row_and_every_byte(capsys, store, write):
         n = store.query_df(f"SELECT count(*) AS n FROM {table} WHERE customer_id = ?", [SECRET_ID])
         assert n.n[0] == 0
     assert store.stats()["observations"] == 3  # the others stay
+    assert store.data_version() != version  # the app's caches see the erasure
     batches = store.batches().sort_values("batch_id")
     assert batches[["rows", "customers"]].values.tolist() == [[2, 2], [1, 1]]
     actor, action, details = audit_rows(store)[-1]
