@@ -13,7 +13,7 @@ st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout=
 
 principal = ui.sign_in()
 store = ui.store()
-ui.ensure_data(store)
+ui.ensure_data(store, principal.actor)
 ui.refresh_version(store)
 ui.sidebar_filters(store)
 

@@ -42,13 +42,13 @@ def import_upload(
     """Import an uploaded file as one batch (mapping: the optional TOML mapping's bytes)."""
     require(principal, Action.UPLOAD)
     parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
-    return ingest_bytes(store, name, data, mapping=parsed, **options)
+    return ingest_bytes(store, name, data, mapping=parsed, actor=principal.actor, **options)
 
 
 def remove_batch(principal: Principal, store: Store, batch_id: int) -> int:
     """Remove a batch and its observations; returns how many observations went."""
     require(principal, Action.REMOVE_BATCH)
-    return store.remove_batch(batch_id)
+    return store.remove_batch(batch_id, actor=principal.actor)
 
 
 def import_framework(principal: Principal, store: Store, path: Path | str) -> int:
@@ -56,7 +56,7 @@ def import_framework(principal: Principal, store: Store, path: Path | str) -> in
     require(principal, Action.IMPORT_FRAMEWORK)
     from cxdata.framework import import_framework as store_framework
 
-    return store_framework(store, path)
+    return store_framework(store, path, actor=principal.actor)
 
 
 def fit_personas(
@@ -69,7 +69,7 @@ def fit_personas(
     require(principal, Action.FIT_PERSONAS)
     from cxdata.personas import discover  # scikit-learn loads on first use
 
-    return discover(store, settings, progress=progress)
+    return discover(store, settings, progress=progress, actor=principal.actor)
 
 
 def rename_persona(
@@ -78,7 +78,7 @@ def rename_persona(
     require(principal, Action.RENAME_PERSONA)
     from cxdata.personas import rename
 
-    rename(store, model_id, persona, name)
+    rename(store, model_id, persona, name, actor=principal.actor)
 
 
 def export_csv(principal: Principal, data: pd.DataFrame) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DB = Path("data") / "cxdata.duckdb"
+DEFAULT_KEY = Path("~") / ".config" / "cxdata" / "pseudonym.key"
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -48,6 +49,12 @@ class Settings:
     auth_provider: str = _setting(
         "", "Named [auth.NAME] provider for the login; empty: the plain [auth] section."
     )
+    pseudonymise: bool = _setting(
+        False, "Replace customer ids at import by a keyed HMAC pseudonym (see Privacy)."
+    )
+    pseudonym_key_file: Path = _setting(
+        DEFAULT_KEY, "The pseudonymisation key; kept outside the database, back it up."
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -58,7 +65,7 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(raw, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("db_path", "roles_file"):
+        for name in ("db_path", "roles_file", "pseudonym_key_file"):
             if name in values:
                 values[name] = Path(values[name])
         return replace(cls(), **values)

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
-import ibis
 import pandas as pd
 from ibis.backends.duckdb import Backend as IbisBackend
 
+from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+T = TypeVar("T")
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -132,6 +134,16 @@ _MIGRATIONS: dict[int, list[str]] = {
             generated VARCHAR NOT NULL,
             PRIMARY KEY (model_id, persona))""",
     ],
+    # Who imported, removed or erased what, and when (cxdata/audit.py).
+    4: [
+        "CREATE SEQUENCE audit_id_seq START 1",
+        """CREATE TABLE audit (
+            id BIGINT PRIMARY KEY,
+            "at" TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            details JSON NOT NULL)""",
+    ],
 }
 
 
@@ -156,15 +168,33 @@ class Store:
 
     path: Path
     settings: Settings
+    sandbox: tuple[Path, ...] | None = None
+    """None: DuckDB may read any file (the CLI reads the user's files). A tuple: every
+    connection runs with external access off and its configuration locked; DuckDB may
+    then read only `scratch_dir` and these files (the app: uploads and the sample)."""
 
     @classmethod
-    def open(cls, settings: Settings | None = None, path: Path | str | None = None) -> Store:
+    def open(
+        cls,
+        settings: Settings | None = None,
+        path: Path | str | None = None,
+        *,
+        sandbox: tuple[Path, ...] | None = None,
+    ) -> Store:
         """Create the folder and schema if needed and return the store."""
         settings = settings or Settings.from_env()
-        store = cls(Path(path) if path is not None else settings.db_path, settings)
+        store = cls(Path(path) if path is not None else settings.db_path, settings, sandbox)
         store.path.parent.mkdir(parents=True, exist_ok=True)
+        if sandbox is not None:
+            store.scratch_dir.mkdir(exist_ok=True)
         store.migrate()
         return store
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Beside the database: uploads and decoded copies that DuckDB reads (in the
+        sandbox the only folder it may read)."""
+        return scratch_dir_for(self.path)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -179,7 +209,8 @@ class Store:
     def ibis(self) -> Iterator[IbisBackend]:
         """An Ibis backend over a short-lived connection: analytics are Ibis expressions."""
         with self.connect() as con:
-            yield ibis.duckdb.from_connection(con)
+            backend = IbisBackend if self.sandbox is None else _LockedIbisBackend
+            yield backend.from_connection(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -193,13 +224,44 @@ class Store:
                 raise
             con.execute("COMMIT")
 
-    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+    def compact(self) -> tuple[int, int]:
+        """Rewrite the database into a fresh file and swap it in; returns the size (file
+        plus WAL) before and after. DELETE leaves the old pages in the file; the copy
+        holds only live rows, so erased values are gone from the disk's copy of the store.
+
+        The old file is attached read-only meanwhile, which keeps every writer (in other
+        processes) out until the new file has replaced it; its WAL goes too.
+        """
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+        wal = self.path.with_name(self.path.name + ".wal")
+        fresh = self.path.with_name(self.path.name + ".compacting")
+        before = sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        con = duckdb.connect(":memory:")
+        try:
+            self._with_retry(
+                lambda: con.execute("ATTACH ? AS cx_src (READ_ONLY)", [str(self.path)])
+            )
+            con.execute("ATTACH ? AS cx_fresh", [str(fresh)])
+            con.execute("COPY FROM DATABASE cx_src TO cx_fresh")
+            con.execute("DETACH cx_fresh")
+            fresh.replace(self.path)
+            wal.unlink(missing_ok=True)
+            con.execute("DETACH cx_src")
+        finally:
+            con.close()
+            fresh.unlink(missing_ok=True)
+        return before, self.path.stat().st_size
+
+    def _with_retry(self, attempt: Callable[[], T]) -> T:
+        """`attempt()` until it gets past another process's lock, bounded by the wait."""
         deadline = time.monotonic() + self.settings.lock_timeout_s
         delay = 0.02
         while True:
             try:
-                limit = f"{self.settings.memory_limit_mb}MB"
-                return duckdb.connect(str(self.path), config={"memory_limit": limit})
+                return attempt()
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise
@@ -210,6 +272,28 @@ class Store:
                     ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
+
+    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+        return self._with_retry(self._open_once)
+
+    def _open_once(self) -> duckdb.DuckDBPyConnection:
+        limit = f"{self.settings.memory_limit_mb}MB"
+        # one config for every connection of the process (DuckDB requires it); no
+        # replacement scans of Python variables (ibis turns them off too)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": limit,
+            "python_enable_replacements": False,
+        }
+        if self.sandbox is None:
+            return duckdb.connect(str(self.path), config=config)
+        with _SANDBOX_LOCK:  # no connection leaves here before the sandbox is on
+            con = duckdb.connect(str(self.path), config=config)
+            try:
+                _enter_sandbox(con, [self.scratch_dir], self.sandbox)
+            except BaseException:
+                con.close()
+                raise
+            return con
 
     def migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
@@ -293,7 +377,8 @@ class Store:
                        (SELECT coalesce(max(version), 0) FROM framework_versions),
                        (SELECT coalesce(max(model_id), 0) FROM persona_models),
                        (SELECT coalesce(hash(string_agg(name, '|' ORDER BY model_id, persona)),
-                               0) FROM persona_names)
+                               0) FROM persona_names),
+                       (SELECT coalesce(max(id), 0) FROM audit)
                    FROM batches"""
             ).fetchone()
         assert row is not None
@@ -301,11 +386,13 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def remove_batch(self, batch_id: int) -> int:
+    def remove_batch(self, batch_id: int, *, actor: str = DEFAULT_ACTOR) -> int:
         """Remove a batch and everything it brought; returns the observations removed."""
         with self.transaction() as con:
-            found = con.execute("SELECT rows FROM batches WHERE batch_id = ?", [batch_id])
-            if found.fetchone() is None:
+            found = con.execute(
+                "SELECT source_name, sha256 FROM batches WHERE batch_id = ?", [batch_id]
+            ).fetchone()
+            if found is None:
                 raise StoreError(f"There is no batch {batch_id}.")
             n = con.execute(
                 "SELECT count(*) FROM observations WHERE batch_id = ?", [batch_id]
@@ -318,7 +405,10 @@ class Store:
                 "(SELECT DISTINCT customer_id FROM observations)"
             )
             con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
-        return int(n[0]) if n else 0
+            removed = int(n[0]) if n else 0
+            details = {"batch_id": batch_id, "file": found[0], "sha256": found[1]}
+            record(con, actor, "remove_batch", details | {"observations": removed})
+        return removed
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -329,3 +419,56 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def scratch_dir_for(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".scratch")
+
+
+def scratch_dir_of(con: duckdb.DuckDBPyConnection) -> Path:
+    """The scratch folder of the database `con` is connected to (see Store.scratch_dir)."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:
+        raise StoreError("This connection has no database file, so no scratch folder.")
+    return scratch_dir_for(Path(str(row[0])))
+
+
+_SANDBOX_LOCK = threading.Lock()
+
+
+def _enter_sandbox(
+    con: duckdb.DuckDBPyConnection, folders: list[Path], files: tuple[Path, ...]
+) -> None:
+    """Turn external access off and lock the configuration of the database `con` opened.
+
+    The settings belong to the database instance that every connection of the process
+    to this file shares, so only the first connection sets them; later ones check them.
+    Afterwards DuckDB reads and writes no file but `folders` and `files` (ATTACH, COPY,
+    read_csv of anything else, INSTALL, SET ... all fail) until the last connection
+    closes. What ibis would SET on its connections is set here first (see
+    _LockedIbisBackend).
+    """
+    row = con.execute(
+        "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
+    ).fetchone()
+    assert row is not None
+    if row[0]:
+        if row[1]:
+            raise StoreError("The database is locked with external access on; cannot sandbox.")
+        return
+    con.execute("SET allowed_directories = ?", [[str(f.resolve()) + "/" for f in folders]])
+    con.execute("SET allowed_paths = ?", [[str(f.resolve()) for f in files]])
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+class _LockedIbisBackend(IbisBackend):
+    """Ibis over a sandboxed connection. Ibis's own set-up SETs the time zone and turns
+    off replacement scans; both were done before the configuration was locked (which
+    refuses every SET), so that step is skipped."""
+
+    def _post_connect(self, extensions: Any = None) -> None:
+        self._record_batch_readers_consumed: dict[str, Any] = {}

@@ -44,7 +44,12 @@ if TYPE_CHECKING:
 
 @st.cache_resource(show_spinner=False)
 def _store(db_path: str) -> Store:
-    return Store.open(Settings.from_env(db_path=db_path))
+    """Sandboxed from its first connection: DuckDB reads no file but uploads (in the
+    store's scratch folder) and the sample data files, and accepts no SET."""
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR
+
+    sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
+    return Store.open(Settings.from_env(db_path=db_path), sandbox=sample)
 
 
 def store() -> Store:
@@ -52,13 +57,14 @@ def store() -> Store:
     return _store(str(Settings.from_env().db_path))
 
 
-def ensure_data(s: Store) -> None:
-    """On the very first start (a store that never had data) load the sample data set."""
+def ensure_data(s: Store, actor: str) -> None:
+    """On the very first start (a store that never had data) load the sample data set;
+    the audit trail names whoever opened the app then."""
     if not s.settings.load_sample_on_empty or s.get_meta("sample_offered"):
         return
     if s.stats()["batches"] == 0:
         bar = st.progress(0.0, "Loading the sample data set…")
-        load_sample(s, progress=lambda f, m: bar.progress(f, m))
+        load_sample(s, progress=lambda f, m: bar.progress(f, m), actor=actor)
         bar.empty()
     s.set_meta("sample_offered", "yes")
 

@@ -198,7 +198,7 @@ def test_exports_and_upload_checks_only_for_roles_that_may(role, store):
     ]
     check = lambda: actions.check_upload(who(role), store, "new.csv", CSV.encode())  # noqa: E731
     if "export" in EXPECTED[role]:
-        assert exports[0]() == b"name,n\n'=cmd(),1\nok,2\n"
+        assert exports[0]() == b"name,n\r\n'=cmd(),1\r\nok,2\r\n"
         assert exports[1]().startswith(b"<svg")
         assert exports[2]().startswith(b"\x89PNG")
     else:

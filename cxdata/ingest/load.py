@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from cxdata.audit import DEFAULT_ACTOR, record
+from cxdata.config import Settings
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
 from cxdata.ingest.plan import (
     Plan,
@@ -26,6 +28,7 @@ from cxdata.ingest.plan import (
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged, quote, stage_file
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
+from cxdata.privacy import customer_id_expr
 from cxdata.store import CANONICAL_TEXT, Store
 
 Progress = Callable[[float, str], object]
@@ -76,6 +79,7 @@ def ingest_file(
     name: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    actor: str = DEFAULT_ACTOR,
 ) -> IngestResult:
     """Import `path` as one batch, or raise IngestError listing every problem.
 
@@ -136,8 +140,12 @@ def ingest_file(
         con.execute("BEGIN TRANSACTION")
         try:
             result.batch_id, result.rows, result.customers = _write_batch(
-                con, staged, plan, mapping, extras, digest.result(), study, warnings
+                con, staged, plan, mapping, extras, digest.result(), study, warnings, cfg
             )
+            record(con, actor, "import", {"batch_id": result.batch_id, "file": name,
+                                          "sha256": digest.result(), "rows": result.rows,
+                                          "customers": result.customers,
+                                          "pseudonymised": cfg.pseudonymise})  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -199,13 +207,15 @@ def _write_batch(
     sha: str,
     study: str | None,
     warnings: list[Problem],
+    settings: Settings,
 ) -> tuple[int, int, int]:
     """Insert batch, observations and customer attributes (caller holds the transaction)."""
     row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
     assert row is not None
     batch_id = int(row[0])
     default_study = study or Path(staged.file).stem
-    cid = plan.expr("customer_id")
+    # Privacy hook: the stored id (a keyed pseudonym when pseudonymisation is on).
+    cid = customer_id_expr(con, plan.expr("customer_id"), STAGE_TABLE, settings)
     values = {
         c: plan.expr(c) for c in CANONICAL_TEXT if c not in ("customer_id", "stage", "touchpoint")
     }
@@ -308,19 +318,22 @@ def _write_customer_values(
 def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> IngestResult:
     """Ingest an uploaded file's content under its own name (the app's upload path)."""
     safe_name = Path(name).name or "upload"
-    with tempfile.TemporaryDirectory(prefix="cxdata-upload-") as tmp:
+    store.scratch_dir.mkdir(exist_ok=True)  # the folder a sandboxed store may read
+    with tempfile.TemporaryDirectory(prefix="cxdata-upload-", dir=store.scratch_dir) as tmp:
         path = Path(tmp) / safe_name
         path.write_bytes(data)
         return ingest_file(store, path, name=safe_name, **options)
 
 
-def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
+def load_sample(
+    store: Store, progress: Progress | None = None, *, actor: str = DEFAULT_ACTOR
+) -> list[IngestResult]:
     """Import the committed sample data set: its journey framework first (so every sample
     stage is known), then each file with its mapping, if it has one."""
     from cxdata.framework import import_framework
     from cxdata.sample import DATA_FILES, FRAMEWORK_FILE, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
 
-    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE)
+    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE, actor=actor)
     results = []
     for i, name in enumerate(DATA_FILES):
         if progress:
@@ -328,5 +341,7 @@ def load_sample(store: Store, progress: Progress | None = None) -> list[IngestRe
         path = SAMPLE_DIR / name
         mapping_path = mapping_for(path)
         mapping = load_mapping(mapping_path) if mapping_path else None
-        results.append(ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name)))
+        results.append(
+            ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name), actor=actor)
+        )
     return results
