@@ -22,6 +22,7 @@ import pandas as pd
 from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.config import Settings
+from cxdata.turns import FileTurns, TurnTimeout, turns_for
 
 SCHEMA_VERSION = 3
 
@@ -168,12 +169,37 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (bounded) while another process holds the file."""
-        con = self._open_with_retry()
+        """A short-lived connection; waits (bounded) while another process holds the file.
+
+        Threads of this process share the file; other processes get their turn in between
+        (see `cxdata.turns`), so readers never starve a `cxdata ingest` next to the app."""
+        deadline = time.monotonic() + self.settings.lock_timeout_s
         try:
-            yield con
-        finally:
-            con.close()
+            with self.turns().connection(deadline, self._open_with_retry) as con:
+                yield con
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def turns(self) -> FileTurns:
+        """This process's turns at the database file (shared by every Store of the path)."""
+        return turns_for(self.path)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers of this process (take it inside `connect`): concurrent DuckDB
+        transactions on one file can conflict, and a duplicate check must see every
+        earlier write. Other processes are kept out by the turns already."""
+        try:
+            with self.turns().writing(time.monotonic() + self.settings.lock_timeout_s):
+                yield
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"The database {self.path} is busy: another process has been writing to "
+            f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
+        )
 
     @contextmanager
     def ibis(self) -> Iterator[IbisBackend]:
@@ -184,7 +210,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: everything inside lands together or not at all."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -193,8 +219,9 @@ class Store:
                 raise
             con.execute("COMMIT")
 
-    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.settings.lock_timeout_s
+    def _open_with_retry(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's own lock still guards against processes that do not take turns (an
+        older cxdata, the duckdb shell): wait for them with back-off until the deadline."""
         delay = 0.02
         while True:
             try:
@@ -204,16 +231,13 @@ class Store:
                 if not _is_lock_error(exc):
                     raise
                 if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"The database {self.path} is busy: another process has been writing to "
-                        f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
-                    ) from None
+                    raise self._busy() from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
 
     def migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             version = _schema_version(con)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 con.execute("BEGIN TRANSACTION")
@@ -230,7 +254,7 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def schema_version(self) -> int:
