@@ -197,7 +197,7 @@ class Store:
 
     def _busy(self) -> StoreBusyError:
         return StoreBusyError(
-            f"The database {self.path} is busy: another process has been writing to "
+            f"The database {self.path} is busy: another process has been using "
             f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
         )
 

@@ -11,6 +11,7 @@ stored exactly once, no page shows an error, and the CLI waits for its turn and 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from cxdata.config import Settings
 from cxdata.ingest import load_sample
 from cxdata.store import Store
+from cxdata.turns import turns_for
 from tests.conftest import ROOT
 from tests.parallel_apptest import parallel_apptests
 
@@ -98,7 +100,9 @@ class Session:
         assert not at.exception, at.exception
 
 
-def run_cli_ingest(db: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
+def run_cli_ingest(
+    db: Path, files: list[Path], lock_timeout_s: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """`cxdata ingest` (its entry point) in a second process; it also prints how long it
     waited for its turn at most."""
     return subprocess.run(
@@ -118,6 +122,9 @@ def run_cli_ingest(db: Path, files: list[Path]) -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "CXDATA_LOCK_TIMEOUT_S": str(lock_timeout_s)}
+        if lock_timeout_s
+        else None,
     )
 
 
@@ -208,6 +215,47 @@ def test_eight_sessions_and_the_cli_at_once(sample_copy, tmp_path):
     print(
         f"\n{SESSIONS} sessions x {ROUNDS} rounds + cxdata ingest of {CLI_FILES} x {CLI_ROWS:,} "
         f"rows: {elapsed:.1f} s (CLI done after {cli_done:.1f} s, waited at most "
-        f"{waited[1] if waited else '?'} s for its turn); {int(counts.n):,} rows checked, "
+        f"{waited[1] if waited else '?'} s for its turn; app connections waited at most "
+        f"{turns_for(sample_copy).waited_s:.2f} s); {int(counts.n):,} rows checked, "
         f"{accepted:,} accepted in {len(app_batches) + len(cli_batches)} batches"
     )
+
+
+def test_readers_that_never_pause_let_the_cli_in(tmp_path):
+    """Four threads keep connections open back to back, so this process always has the
+    file; a `cxdata ingest` with a 5 s limit still gets its turn, and the readers, who
+    wait while it writes, then see its rows. Bounded: the readers stop when the CLI ends."""
+    db = tmp_path / "cx.duckdb"
+    store = Store.open(Settings(lock_timeout_s=30), db)
+    path = tmp_path / "cli.csv"
+    path.write_bytes(observations_csv("CLI", 5_000))
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    cli_done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not cli_done.is_set():
+                with store.connect() as con:
+                    row = con.execute("SELECT count(*) FROM observations").fetchone()
+                    seen.append(int(row[0]) if row else -1)
+                    time.sleep(0.05)  # hold the connection: the threads overlap
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for r in readers:
+        r.start()
+    try:
+        cli = run_cli_ingest(db, [path], lock_timeout_s=5)
+    finally:
+        cli_done.set()
+        for r in readers:
+            r.join(timeout=60)
+    assert errors == []
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "imported as batch 1: 5,000 observations" in cli.stdout
+    assert store.stats()["observations"] == 5_000
+    assert seen[0] == 0 and 5_000 in seen  # the readers read before and after the import
+    waited = re.search(r"waited ([\d.]+)", cli.stderr)
+    print(f"\nCLI waited at most {waited[1] if waited else '?'} s; {len(seen)} reads")
