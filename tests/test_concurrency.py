@@ -32,7 +32,7 @@ from tests.parallel_apptest import parallel_apptests
 SESSIONS = 8
 ROUNDS = 2  # per session: upload + import, then the heatmaps page, this many times
 SESSION_ROWS = 120
-CLI_FILES = 3
+CLI_FILES = 2
 CLI_ROWS = 20_000
 STAGES = ("Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support")
 IMPORTED = re.compile(r"imported as batch (\d+): ([\d,]+) observations")
