@@ -1,8 +1,9 @@
 """The only place that opens DuckDB: connections, schema and its migrations, batches.
 
 DuckDB lets one process at a time hold a database file, so every connection here is
-short-lived: open, do the work, close. When another process holds the file we wait
-(bounded, with back-off) and then say plainly that the database is busy.
+short-lived: open, do the work, close. Processes take turns at the file and threads of a
+process share it (`cxdata.turns`); when another process keeps it too long we say plainly
+that the database is busy.
 """
 
 from __future__ import annotations
