@@ -30,7 +30,7 @@ class Settings:
     )
     min_customers: int = _setting(30, "Cells with fewer customers are marked low n.")
     lock_timeout_s: float = _setting(
-        30.0, 'How long a writer waits for another process\'s write lock before "busy".'
+        30.0, 'How long anyone waits for another process\'s turn at the database before "busy".'
     )
     memory_limit_mb: int = _setting(
         1024, "DuckDB memory limit; bigger imports spill to a temp folder beside the database."

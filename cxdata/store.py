@@ -1,8 +1,9 @@
 """The only place that opens DuckDB: connections, schema and its migrations, batches.
 
 DuckDB lets one process at a time hold a database file, so every connection here is
-short-lived: open, do the work, close. When another process holds the file we wait
-(bounded, with back-off) and then say plainly that the database is busy.
+short-lived: open, do the work, close. Processes take turns at the file and threads of a
+process share it (`cxdata.turns`); when another process keeps it too long we say plainly
+that the database is busy.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -23,9 +24,9 @@ from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
+from cxdata.turns import FileTurns, TurnTimeout, turns_for
 
 SCHEMA_VERSION = 4
-T = TypeVar("T")
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -198,12 +199,37 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (bounded) while another process holds the file."""
-        con = self._open_with_retry()
+        """A short-lived connection; waits (bounded) while another process holds the file.
+
+        Threads of this process share the file; other processes get their turn in between
+        (see `cxdata.turns`), so readers never starve a `cxdata ingest` next to the app."""
+        deadline = time.monotonic() + self.settings.lock_timeout_s
         try:
-            yield con
-        finally:
-            con.close()
+            with self.turns().connection(deadline, self._open_with_retry) as con:
+                yield con
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def turns(self) -> FileTurns:
+        """This process's turns at the database file (shared by every Store of the path)."""
+        return turns_for(self.path)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers of this process (take it inside `connect`): concurrent DuckDB
+        transactions on one file can conflict, and a duplicate check must see every
+        earlier write. Other processes are kept out by the turns already."""
+        try:
+            with self.turns().writing(time.monotonic() + self.settings.lock_timeout_s):
+                yield
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"The database {self.path} is busy: another process has been using "
+            f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
+        )
 
     @contextmanager
     def ibis(self) -> Iterator[IbisBackend]:
@@ -215,7 +241,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: everything inside lands together or not at all."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -229,52 +255,43 @@ class Store:
         plus WAL) before and after. DELETE leaves the old pages in the file; the copy
         holds only live rows, so erased values are gone from the disk's copy of the store.
 
-        The old file is attached read-only meanwhile, which keeps every writer (in other
-        processes) out until the new file has replaced it; its WAL goes too.
+        It all happens during this process's turn at the file (see `cxdata.turns`), so no
+        other process writes to the old file meanwhile. For the CLI: the copy is made
+        through the open connection, and the swapped-out file must not be written again.
         """
-        with self.connect() as con:
-            con.execute("CHECKPOINT")
         wal = self.path.with_name(self.path.name + ".wal")
         fresh = self.path.with_name(self.path.name + ".compacting")
-        before = sum(p.stat().st_size for p in (self.path, wal) if p.exists())
         for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
             leftover.unlink(missing_ok=True)
-        con = duckdb.connect(":memory:")
-        try:
-            self._with_retry(
-                lambda: con.execute("ATTACH ? AS cx_src (READ_ONLY)", [str(self.path)])
-            )
-            con.execute("ATTACH ? AS cx_fresh", [str(fresh)])
-            con.execute("COPY FROM DATABASE cx_src TO cx_fresh")
-            con.execute("DETACH cx_fresh")
-            fresh.replace(self.path)
-            wal.unlink(missing_ok=True)
-            con.execute("DETACH cx_src")
-        finally:
-            con.close()
-            fresh.unlink(missing_ok=True)
+        with self.connect() as con, self.write_lock():
+            con.execute("CHECKPOINT")
+            before = sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+            row = con.execute("SELECT current_database()").fetchone()
+            assert row is not None
+            try:
+                con.execute("ATTACH ? AS cx_fresh", [str(fresh)])
+                con.execute(f"COPY FROM DATABASE {_quoted(str(row[0]))} TO cx_fresh")
+                con.execute("DETACH cx_fresh")
+                fresh.replace(self.path)
+                wal.unlink(missing_ok=True)
+            finally:
+                fresh.unlink(missing_ok=True)
         return before, self.path.stat().st_size
 
-    def _with_retry(self, attempt: Callable[[], T]) -> T:
-        """`attempt()` until it gets past another process's lock, bounded by the wait."""
-        deadline = time.monotonic() + self.settings.lock_timeout_s
+    def _open_with_retry(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's own lock still guards against processes that do not take turns (an
+        older cxdata, the duckdb shell): wait for them with back-off until the deadline."""
         delay = 0.02
         while True:
             try:
-                return attempt()
+                return self._open_once()
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise
                 if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"The database {self.path} is busy: another process has been writing to "
-                        f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
-                    ) from None
+                    raise self._busy() from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
-
-    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
-        return self._with_retry(self._open_once)
 
     def _open_once(self) -> duckdb.DuckDBPyConnection:
         limit = f"{self.settings.memory_limit_mb}MB"
@@ -297,7 +314,7 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             version = _schema_version(con)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 con.execute("BEGIN TRANSACTION")
@@ -314,7 +331,7 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def schema_version(self) -> int:
@@ -409,6 +426,11 @@ class Store:
             details = {"batch_id": batch_id, "file": found[0], "sha256": found[1]}
             record(con, actor, "remove_batch", details | {"observations": removed})
         return removed
+
+
+def _quoted(name: str) -> str:
+    """An SQL identifier in double quotes (a database name DuckDB took from the file name)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:

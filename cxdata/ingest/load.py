@@ -137,19 +137,23 @@ def ingest_file(
             result.rows = sum(_count(con, s.keep, s.params) for s in plan.sources)
             return result
         report(0.6, "Writing the batch")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result.batch_id, result.rows, result.customers = _write_batch(
-                con, staged, plan, mapping, extras, digest.result(), study, warnings, cfg
-            )
-            record(con, actor, "import", {"batch_id": result.batch_id, "file": name,
-                                          "sha256": digest.result(), "rows": result.rows,
-                                          "customers": result.customers,
-                                          "pseudonymised": cfg.pseudonymise})  # fmt: skip
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        with store.write_lock():  # one writer per process; the check sees every earlier batch
+            already = store_batch_with_sha(con, digest.result())
+            if already is not None:  # another session imported the same file meanwhile
+                return IngestResult(name, already, 0, 0, already_imported=True)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result.batch_id, result.rows, result.customers = _write_batch(
+                    con, staged, plan, mapping, extras, digest.result(), study, warnings, cfg
+                )
+                record(con, actor, "import", {"batch_id": result.batch_id, "file": name,
+                                              "sha256": digest.result(), "rows": result.rows,
+                                              "customers": result.customers,
+                                              "pseudonymised": cfg.pseudonymise})  # fmt: skip
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         report(1.0, "Done")
         return result
 
