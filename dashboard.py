@@ -1,35 +1,51 @@
-"""cxdata dashboard: the router. Pages are registered here; each is a thin file in app_pages/."""
+"""cxdata dashboard: the router. Pages are registered here; each is a thin file in app_pages/.
+
+In team mode the menu lists only the pages the user's role may see; each page checks the
+role again itself (`ui.guard`), and so does every action (`cxdata.actions`).
+"""
 
 import streamlit as st
 
 from cxdata import ui
+from cxdata.auth import Action
 
 st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout="wide")
 
+principal = ui.sign_in()
 store = ui.store()
-ui.ensure_data(store)
+ui.ensure_data(store, principal.actor)
 ui.refresh_version(store)
 ui.sidebar_filters(store)
 
+PAGES = {
+    "Research": [
+        ("app_pages/overview.py", "Data overview", ":material/table_chart:", Action.VIEW_OVERVIEW),
+        ("app_pages/upload.py", "Upload", ":material/upload_file:", Action.UPLOAD),
+    ],
+    "Executive": [
+        ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),
+        ("app_pages/priorities.py", "Priorities", ":material/flag:", Action.VIEW_PRIORITIES),
+    ],
+    "Analysis": [
+        ("app_pages/personas.py", "Personas", ":material/groups:", Action.VIEW_PERSONAS),
+        ("app_pages/compare.py", "Compare segments", ":material/compare:", Action.COMPARE),
+    ],
+    "Admin": [
+        ("app_pages/admin.py", "Administration", ":material/settings:", Action.SETTINGS),
+    ],
+}
+allowed = {
+    section: [page for page in pages if principal.can(page[3])] for section, pages in PAGES.items()
+}
+first = next(page[0] for pages in allowed.values() for page in pages)
 navigation = st.navigation(
     {
-        "Research": [
-            st.Page(
-                "app_pages/overview.py",
-                title="Data overview",
-                icon=":material/table_chart:",
-                default=True,
-            ),
-            st.Page("app_pages/upload.py", title="Upload", icon=":material/upload_file:"),
-        ],
-        "Executive": [
-            st.Page("app_pages/heatmaps.py", title="Journey heatmaps", icon=":material/grid_on:"),
-            st.Page("app_pages/priorities.py", title="Priorities", icon=":material/flag:"),
-        ],
-        "Analysis": [
-            st.Page("app_pages/personas.py", title="Personas", icon=":material/groups:"),
-            st.Page("app_pages/compare.py", title="Compare segments", icon=":material/compare:"),
-        ],
+        section: [
+            st.Page(path, title=title, icon=icon, default=path == first)
+            for path, title, icon, _ in pages
+        ]
+        for section, pages in allowed.items()
+        if pages
     }
 )
 navigation.run()

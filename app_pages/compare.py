@@ -3,10 +3,11 @@
 import streamlit as st
 
 from cxdata import ui
+from cxdata.auth import Action
 from cxdata.charts import difference_chart
 from cxdata.compare import summary
-from cxdata.export import safe_csv
 
+ui.guard(Action.COMPARE)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
@@ -37,11 +38,4 @@ order = ui.levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
 st.dataframe(table, hide_index=True)
-st.download_button(
-    "Comparison (CSV)",
-    safe_csv(table),
-    "comparison.csv",
-    "text/csv",
-    key="compare_csv",
-    on_click="ignore",
-)
+ui.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")

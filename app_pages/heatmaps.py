@@ -3,8 +3,10 @@
 import streamlit as st
 
 from cxdata import ui
+from cxdata.auth import Action
 from cxdata.scoring import DEFINITIONS, cell_observations, headline
 
+ui.guard(Action.VIEW_HEATMAPS)
 store = ui.store()
 cfg = store.settings
 db, version = str(store.path), ui.data_version()

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from cxdata import ui
+from cxdata.auth import Action
 from cxdata.charts import observations_by_stage
 
+ui.guard(Action.VIEW_OVERVIEW)
 store = ui.store()
 version = ui.data_version()
 stats = store.stats()
@@ -22,11 +24,11 @@ if counts.empty:
 else:
     st.caption("Journey stages in order: " + " → ".join(stats["stages"]))
     st.altair_chart(observations_by_stage(counts, stats["stages"]))
-    st.download_button(
+    ui.csv_download(
         "Download these counts (CSV)",
-        counts.drop(columns="stage_position").to_csv(index=False).encode(),
+        lambda: counts.drop(columns="stage_position"),
         "observation_counts.csv",
-        "text/csv",
+        key="overview_counts_csv",
     )
 
 st.subheader("Newest batches")

@@ -4,9 +4,9 @@ import re
 
 import streamlit as st
 
-from cxdata import ui
+from cxdata import actions, ui
+from cxdata.auth import Action, PermissionDenied
 from cxdata.charts import persona_diagnostics, persona_stage_row
-from cxdata.export import safe_csv
 from cxdata.store import StoreError
 
 STALE = (
@@ -20,6 +20,7 @@ METHODS = {
 }
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
 
+principal = ui.guard(Action.VIEW_PERSONAS)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
@@ -51,15 +52,17 @@ def find_personas() -> None:
         submitted = st.form_submit_button("Find personas", type="primary", key="personas_find")
     if not submitted:
         return
-    from cxdata.personas import PersonaSettings, discover  # scikit-learn loads on first use
+    from cxdata.personas import PersonaSettings  # scikit-learn loads on first use
 
     settings = PersonaSettings(
         k=None if k == "auto" else int(k), k_range=(lo, hi), method=method, seed=int(seed)
     )
     bar = st.progress(0.0, "Finding personas…")
     try:
-        found = discover(store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m))
-    except (StoreError, ValueError) as exc:
+        found = actions.fit_personas(
+            principal, store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m)
+        )
+    except (StoreError, ValueError, PermissionDenied) as exc:
         bar.empty()
         st.error(f"No personas found: {exc}")
         return
@@ -99,11 +102,9 @@ def rename_persona(model_id: int, persona: int, current: str, names: set[str]) -
         if new != current and new in names:
             st.error(f"Another persona is already called “{new}”: choose another name.")
             return
-        from cxdata.personas import rename  # scikit-learn loads on first use
-
         try:
-            rename(store, model_id, persona, new)
-        except StoreError as exc:
+            actions.rename_persona(principal, store, model_id, persona, new)
+        except (StoreError, PermissionDenied) as exc:
             st.error(str(exc))
             return
         st.session_state["personas_flash"] = f"Persona {persona} is now called “{plain(new)}”."
@@ -186,13 +187,11 @@ for i, profile in enumerate(model.profiles):
         st.markdown("  \n".join(d for d in details if d))
         rename_persona(model.model_id, profile["persona"], profile["name"], names)
 
-st.download_button(
+ui.csv_download(
     "Persona profiles (CSV)",
-    lambda: safe_csv(ui.persona_table(model)),
+    lambda: ui.persona_table(model),
     f"personas_model_{model.model_id}.csv",
-    "text/csv",
     key="personas_csv",
-    on_click="ignore",
 )
 
 if not stale:

@@ -3,10 +3,12 @@
 import streamlit as st
 
 from cxdata import ui
+from cxdata.auth import Action
 from cxdata.filters import FilterError
 from cxdata.priorities import DEFINITIONS
 from cxdata.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
+ui.guard(Action.VIEW_PRIORITIES)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()

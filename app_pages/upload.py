@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from cxdata import ui
-from cxdata.ingest import IngestError, ingest_bytes, parse_mapping
+from cxdata import actions, ui
+from cxdata.auth import Action, PermissionDenied
+from cxdata.ingest import IngestError
 from cxdata.store import StoreError
 
+principal = ui.guard(Action.UPLOAD)
 store = ui.store()
 st.title("Upload observations")
 st.caption(
@@ -60,16 +62,17 @@ if upload is not None:
         if st.button("Import", type="primary", key="upload_import"):
             bar = st.progress(0.0, "Importing…")
             try:
-                done = ingest_bytes(
+                done = actions.import_upload(
+                    principal,
                     store,
                     upload.name,
                     data,
+                    mapping,
                     study=study,
                     sheet=sheet,
-                    mapping=parse_mapping(mapping, "mapping.toml") if mapping else None,
                     progress=lambda f, m: bar.progress(f, m),
                 )
-            except (IngestError, StoreError) as exc:
+            except (IngestError, StoreError, PermissionDenied) as exc:
                 st.error(str(exc))
             else:
                 st.success(done.message())
@@ -88,6 +91,10 @@ else:
         )
         sure = st.checkbox("Yes, remove this batch and all its observations")
         if st.form_submit_button("Remove batch") and sure:
-            removed = store.remove_batch(int(chosen))
-            st.toast(f"Removed batch {chosen} ({removed:,} observations).")
-            st.rerun()
+            try:
+                removed = actions.remove_batch(principal, store, int(chosen))
+            except (StoreError, PermissionDenied) as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Removed batch {chosen} ({removed:,} observations).")
+                st.rerun()

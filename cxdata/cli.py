@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cxdata.audit import audit_log, os_user
 from cxdata.config import Settings
 from cxdata.export import safe_csv
 from cxdata.filters import FilterError, Filters
 from cxdata.ingest import IngestError, Mapping, ingest_file, load_mapping
+from cxdata.privacy import erase_customer, key_file_note, key_path
 from cxdata.scoring import attribute_names, stage_scores
 from cxdata.store import Store, StoreError
 
@@ -40,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="Print JSON instead of a table")
     p = command("remove-batch", "Remove a batch and everything it brought.")
     p.add_argument("batch_id", type=int, metavar="ID")
+    p = command("erase", "Erase one customer everywhere and rewrite the database file.")
+    p.add_argument("--customer", required=True, metavar="ID", help="The customer's id")
+    p = command("audit", "The audit trail: imports, removals, erasures (who, when, what).")
+    p.add_argument("--json", action="store_true", help="Print JSON instead of a table")
+    p.add_argument("--limit", type=int, default=None, help="Only the newest N entries")
     p = command("stats", "Counts of observations, customers, batches; stages in order.")
     p.add_argument("--json", action="store_true", help="Print JSON (the default output)")
     p = command("scores", "Experience scores per stage (and group): n, mean with CI, verdict.")
@@ -127,10 +134,18 @@ def _ingest(args: argparse.Namespace) -> int:
         _print_problems(exc, store.settings.max_problems_shown)
         return 2
     status = 0
+    key = key_path(store.settings)
+    had_key = key.exists()
     for path in args.files:
         try:
             result = ingest_file(
-                store, path, study=args.study, mapping=mapping, sheet=args.sheet, name=str(path)
+                store,
+                path,
+                study=args.study,
+                mapping=mapping,
+                sheet=args.sheet,
+                name=str(path),
+                actor=os_user(),
             )
         except IngestError as exc:
             _print_problems(exc, store.settings.max_problems_shown)
@@ -140,6 +155,9 @@ def _ingest(args: argparse.Namespace) -> int:
         print(result.message())
         for warning in result.warnings:
             print(f"warning: {warning.line()}")
+        if store.settings.pseudonymise and not had_key and key.exists():
+            print(key_file_note(store.settings))
+            had_key = True
     return status
 
 
@@ -163,8 +181,27 @@ def _batches(args: argparse.Namespace) -> int:
 
 
 def _remove_batch(args: argparse.Namespace) -> int:
-    removed = _store(args).remove_batch(args.batch_id)
+    removed = _store(args).remove_batch(args.batch_id, actor=os_user())
     print(f"removed batch {args.batch_id} ({removed:,} observations)")
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    erased = erase_customer(_store(args), args.customer, actor=os_user())
+    print(erased.message())
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    df = audit_log(_store(args), args.limit)
+    if args.json:
+        df["at"] = df["at"].astype(str)
+        df["details"] = df["details"].map(json.loads)
+        print(json.dumps(df.to_dict(orient="records"), indent=2, ensure_ascii=False))
+    elif df.empty:
+        print("no audit entries yet")
+    else:
+        print(df.to_string(index=False))
     return 0
 
 
@@ -198,7 +235,7 @@ def _framework(args: argparse.Namespace) -> int:
             _print_problems(exc, store.settings.max_problems_shown)
             print(f"{args.file}: nothing imported", file=sys.stderr)
             return 1
-        version, created = fw.save_framework(store, framework, args.file.name)
+        version, created = fw.save_framework(store, framework, args.file.name, actor=os_user())
         note = "" if created else " (unchanged: same content as the active version)"
         print(f"framework version {version}: {framework.summary()}{note}")
         return 0
@@ -313,7 +350,7 @@ def _personas(args: argparse.Namespace) -> int:
         return 2
     settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
     try:
-        model = discover(_store(args), settings)
+        model = discover(_store(args), settings, actor=os_user())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -332,6 +369,8 @@ _COMMANDS: dict[str, Any] = {
     "ingest": _ingest,
     "batches": _batches,
     "remove-batch": _remove_batch,
+    "erase": _erase,
+    "audit": _audit,
     "stats": _stats,
     "compare": _compare,
     "personas": _personas,

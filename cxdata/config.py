@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DB = Path("data") / "cxdata.duckdb"
+DEFAULT_KEY = Path("~") / ".config" / "cxdata" / "pseudonym.key"
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -29,7 +30,7 @@ class Settings:
     )
     min_customers: int = _setting(30, "Cells with fewer customers are marked low n.")
     lock_timeout_s: float = _setting(
-        30.0, 'How long a writer waits for another process\'s write lock before "busy".'
+        30.0, 'How long anyone waits for another process\'s turn at the database before "busy".'
     )
     memory_limit_mb: int = _setting(
         1024, "DuckDB memory limit; bigger imports spill to a temp folder beside the database."
@@ -38,6 +39,21 @@ class Settings:
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
     load_sample_on_empty: bool = _setting(
         True, "Load the sample data when the app starts on a store that never had data."
+    )
+    team_mode: bool = _setting(
+        False, "Require an OIDC login and give each user the role the roles file assigns."
+    )
+    roles_file: Path = _setting(
+        Path("roles.toml"), "TOML file of team mode: e-mail or @domain -> role."
+    )
+    auth_provider: str = _setting(
+        "", "Named [auth.NAME] provider for the login; empty: the plain [auth] section."
+    )
+    pseudonymise: bool = _setting(
+        False, "Replace customer ids at import by a keyed HMAC pseudonym (see Privacy)."
+    )
+    pseudonym_key_file: Path = _setting(
+        DEFAULT_KEY, "The pseudonymisation key; kept outside the database, back it up."
     )
 
     @classmethod
@@ -49,8 +65,9 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(raw, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "db_path" in values:
-            values["db_path"] = Path(values["db_path"])
+        for name in ("db_path", "roles_file", "pseudonym_key_file"):
+            if name in values:
+                values[name] = Path(values[name])
         return replace(cls(), **values)
 
     @staticmethod

@@ -17,13 +17,16 @@ def neutralise(value: object) -> object:
 
 
 def safe_csv(df: pd.DataFrame) -> bytes:
-    """CSV bytes with every text cell (and header) neutralised; numbers stay numbers."""
+    """CSV bytes with every text cell (and header) neutralised; numbers stay numbers.
+
+    Lines end in CRLF (RFC 4180), which also makes the writer quote a cell holding a bare
+    carriage return; with "\n" endings such a cell was written raw and split the row."""
     out = df.copy()
     out.columns = [str(neutralise(str(c))) for c in out.columns]
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
-    return out.to_csv(index=False).encode("utf-8")
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> bytes:

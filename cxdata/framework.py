@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
 from cxdata.framework_files import (
     flag,
@@ -212,7 +213,9 @@ def save_framework_file(fw: Framework, path: Path | str) -> None:
     path.write_text(text, encoding="utf-8", newline="")
 
 
-def save_framework(store: Store, fw: Framework, source_name: str) -> tuple[int, bool]:
+def save_framework(
+    store: Store, fw: Framework, source_name: str, *, actor: str = DEFAULT_ACTOR
+) -> tuple[int, bool]:
     """Store `fw` as a new version unless it equals the active one: (version, created)."""
     digest = fw.sha256()
     with store.transaction() as con:
@@ -242,13 +245,15 @@ def save_framework(store: Store, fw: Framework, source_name: str) -> tuple[int, 
                     for i, x in enumerate(fw.interactions)
                 ],
             )
+        details = {"version": version, "file": source_name, "sha256": digest}
+        record(con, actor, "framework_import", details | {"summary": fw.summary()})
     return version, True
 
 
-def import_framework(store: Store, path: Path | str) -> int:
+def import_framework(store: Store, path: Path | str, *, actor: str = DEFAULT_ACTOR) -> int:
     """Check and store a framework file; returns the active version afterwards."""
     fw = load_framework_file(path, store.settings)
-    return save_framework(store, fw, Path(path).name)[0]
+    return save_framework(store, fw, Path(path).name, actor=actor)[0]
 
 
 def active_framework(store: Store, version: int | None = None) -> Framework | None:

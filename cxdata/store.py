@@ -1,14 +1,16 @@
 """The only place that opens DuckDB: connections, schema and its migrations, batches.
 
 DuckDB lets one process at a time hold a database file, so every connection here is
-short-lived: open, do the work, close. When another process holds the file we wait
-(bounded, with back-off) and then say plainly that the database is busy.
+short-lived: open, do the work, close. Processes take turns at the file and threads of a
+process share it (`cxdata.turns`); when another process keeps it too long we say plainly
+that the database is busy.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import ibis
 import pandas as pd
 from ibis.backends.duckdb import Backend as IbisBackend
 
+from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
+from cxdata.turns import FileTurns, TurnTimeout, turns_for
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -132,6 +135,16 @@ _MIGRATIONS: dict[int, list[str]] = {
             generated VARCHAR NOT NULL,
             PRIMARY KEY (model_id, persona))""",
     ],
+    # Who imported, removed or erased what, and when (cxdata/audit.py).
+    4: [
+        "CREATE SEQUENCE audit_id_seq START 1",
+        """CREATE TABLE audit (
+            id BIGINT PRIMARY KEY,
+            "at" TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            details JSON NOT NULL)""",
+    ],
 }
 
 
@@ -156,35 +169,79 @@ class Store:
 
     path: Path
     settings: Settings
+    sandbox: tuple[Path, ...] | None = None
+    """None: DuckDB may read any file (the CLI reads the user's files). A tuple: every
+    connection runs with external access off and its configuration locked; DuckDB may
+    then read only `scratch_dir` and these files (the app: uploads and the sample)."""
 
     @classmethod
-    def open(cls, settings: Settings | None = None, path: Path | str | None = None) -> Store:
+    def open(
+        cls,
+        settings: Settings | None = None,
+        path: Path | str | None = None,
+        *,
+        sandbox: tuple[Path, ...] | None = None,
+    ) -> Store:
         """Create the folder and schema if needed and return the store."""
         settings = settings or Settings.from_env()
-        store = cls(Path(path) if path is not None else settings.db_path, settings)
+        store = cls(Path(path) if path is not None else settings.db_path, settings, sandbox)
         store.path.parent.mkdir(parents=True, exist_ok=True)
+        if sandbox is not None:
+            store.scratch_dir.mkdir(exist_ok=True)
         store.migrate()
         return store
 
+    @property
+    def scratch_dir(self) -> Path:
+        """Beside the database: uploads and decoded copies that DuckDB reads (in the
+        sandbox the only folder it may read)."""
+        return scratch_dir_for(self.path)
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (bounded) while another process holds the file."""
-        con = self._open_with_retry()
+        """A short-lived connection; waits (bounded) while another process holds the file.
+
+        Threads of this process share the file; other processes get their turn in between
+        (see `cxdata.turns`), so readers never starve a `cxdata ingest` next to the app."""
+        deadline = time.monotonic() + self.settings.lock_timeout_s
         try:
-            yield con
-        finally:
-            con.close()
+            with self.turns().connection(deadline, self._open_with_retry) as con:
+                yield con
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def turns(self) -> FileTurns:
+        """This process's turns at the database file (shared by every Store of the path)."""
+        return turns_for(self.path)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers of this process (take it inside `connect`): concurrent DuckDB
+        transactions on one file can conflict, and a duplicate check must see every
+        earlier write. Other processes are kept out by the turns already."""
+        try:
+            with self.turns().writing(time.monotonic() + self.settings.lock_timeout_s):
+                yield
+        except TurnTimeout:
+            raise self._busy() from None
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"The database {self.path} is busy: another process has been using "
+            f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
+        )
 
     @contextmanager
     def ibis(self) -> Iterator[IbisBackend]:
         """An Ibis backend over a short-lived connection: analytics are Ibis expressions."""
         with self.connect() as con:
-            yield ibis.duckdb.from_connection(con)
+            backend = IbisBackend if self.sandbox is None else _LockedIbisBackend
+            yield backend.from_connection(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One transaction: everything inside lands together or not at all."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -193,27 +250,71 @@ class Store:
                 raise
             con.execute("COMMIT")
 
-    def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.settings.lock_timeout_s
+    def compact(self) -> tuple[int, int]:
+        """Rewrite the database into a fresh file and swap it in; returns the size (file
+        plus WAL) before and after. DELETE leaves the old pages in the file; the copy
+        holds only live rows, so erased values are gone from the disk's copy of the store.
+
+        It all happens during this process's turn at the file (see `cxdata.turns`), so no
+        other process writes to the old file meanwhile. For the CLI: the copy is made
+        through the open connection, and the swapped-out file must not be written again.
+        """
+        wal = self.path.with_name(self.path.name + ".wal")
+        fresh = self.path.with_name(self.path.name + ".compacting")
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        with self.connect() as con, self.write_lock():
+            con.execute("CHECKPOINT")
+            before = sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+            row = con.execute("SELECT current_database()").fetchone()
+            assert row is not None
+            try:
+                con.execute("ATTACH ? AS cx_fresh", [str(fresh)])
+                con.execute(f"COPY FROM DATABASE {_quoted(str(row[0]))} TO cx_fresh")
+                con.execute("DETACH cx_fresh")
+                fresh.replace(self.path)
+                wal.unlink(missing_ok=True)
+            finally:
+                fresh.unlink(missing_ok=True)
+        return before, self.path.stat().st_size
+
+    def _open_with_retry(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's own lock still guards against processes that do not take turns (an
+        older cxdata, the duckdb shell): wait for them with back-off until the deadline."""
         delay = 0.02
         while True:
             try:
-                limit = f"{self.settings.memory_limit_mb}MB"
-                return duckdb.connect(str(self.path), config={"memory_limit": limit})
+                return self._open_once()
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise
                 if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"The database {self.path} is busy: another process has been writing to "
-                        f"it for over {self.settings.lock_timeout_s:g} s. Try again in a moment."
-                    ) from None
+                    raise self._busy() from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
 
+    def _open_once(self) -> duckdb.DuckDBPyConnection:
+        limit = f"{self.settings.memory_limit_mb}MB"
+        # one config for every connection of the process (DuckDB requires it); no
+        # replacement scans of Python variables (ibis turns them off too)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": limit,
+            "python_enable_replacements": False,
+        }
+        if self.sandbox is None:
+            return duckdb.connect(str(self.path), config=config)
+        with _SANDBOX_LOCK:  # no connection leaves here before the sandbox is on
+            con = duckdb.connect(str(self.path), config=config)
+            try:
+                _enter_sandbox(con, [self.scratch_dir], self.sandbox)
+            except BaseException:
+                con.close()
+                raise
+            return con
+
     def migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             version = _schema_version(con)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 con.execute("BEGIN TRANSACTION")
@@ -230,7 +331,7 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.connect() as con:
+        with self.connect() as con, self.write_lock():
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def schema_version(self) -> int:
@@ -293,7 +394,8 @@ class Store:
                        (SELECT coalesce(max(version), 0) FROM framework_versions),
                        (SELECT coalesce(max(model_id), 0) FROM persona_models),
                        (SELECT coalesce(hash(string_agg(name, '|' ORDER BY model_id, persona)),
-                               0) FROM persona_names)
+                               0) FROM persona_names),
+                       (SELECT coalesce(max(id), 0) FROM audit)
                    FROM batches"""
             ).fetchone()
         assert row is not None
@@ -301,11 +403,13 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def remove_batch(self, batch_id: int) -> int:
+    def remove_batch(self, batch_id: int, *, actor: str = DEFAULT_ACTOR) -> int:
         """Remove a batch and everything it brought; returns the observations removed."""
         with self.transaction() as con:
-            found = con.execute("SELECT rows FROM batches WHERE batch_id = ?", [batch_id])
-            if found.fetchone() is None:
+            found = con.execute(
+                "SELECT source_name, sha256 FROM batches WHERE batch_id = ?", [batch_id]
+            ).fetchone()
+            if found is None:
                 raise StoreError(f"There is no batch {batch_id}.")
             n = con.execute(
                 "SELECT count(*) FROM observations WHERE batch_id = ?", [batch_id]
@@ -318,7 +422,15 @@ class Store:
                 "(SELECT DISTINCT customer_id FROM observations)"
             )
             con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
-        return int(n[0]) if n else 0
+            removed = int(n[0]) if n else 0
+            details = {"batch_id": batch_id, "file": found[0], "sha256": found[1]}
+            record(con, actor, "remove_batch", details | {"observations": removed})
+        return removed
+
+
+def _quoted(name: str) -> str:
+    """An SQL identifier in double quotes (a database name DuckDB took from the file name)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -329,3 +441,56 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def scratch_dir_for(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".scratch")
+
+
+def scratch_dir_of(con: duckdb.DuckDBPyConnection) -> Path:
+    """The scratch folder of the database `con` is connected to (see Store.scratch_dir)."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:
+        raise StoreError("This connection has no database file, so no scratch folder.")
+    return scratch_dir_for(Path(str(row[0])))
+
+
+_SANDBOX_LOCK = threading.Lock()
+
+
+def _enter_sandbox(
+    con: duckdb.DuckDBPyConnection, folders: list[Path], files: tuple[Path, ...]
+) -> None:
+    """Turn external access off and lock the configuration of the database `con` opened.
+
+    The settings belong to the database instance that every connection of the process
+    to this file shares, so only the first connection sets them; later ones check them.
+    Afterwards DuckDB reads and writes no file but `folders` and `files` (ATTACH, COPY,
+    read_csv of anything else, INSTALL, SET ... all fail) until the last connection
+    closes. What ibis would SET on its connections is set here first (see
+    _LockedIbisBackend).
+    """
+    row = con.execute(
+        "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
+    ).fetchone()
+    assert row is not None
+    if row[0]:
+        if row[1]:
+            raise StoreError("The database is locked with external access on; cannot sandbox.")
+        return
+    con.execute("SET allowed_directories = ?", [[str(f.resolve()) + "/" for f in folders]])
+    con.execute("SET allowed_paths = ?", [[str(f.resolve()) for f in files]])
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+class _LockedIbisBackend(IbisBackend):
+    """Ibis over a sandboxed connection. Ibis's own set-up SETs the time zone and turns
+    off replacement scans; both were done before the configuration was locked (which
+    refuses every SET), so that step is skipped."""
+
+    def _post_connect(self, extensions: Any = None) -> None:
+        self._record_batch_readers_consumed: dict[str, Any] = {}

@@ -7,30 +7,49 @@ without it. Caches are keyed by the store's data version so new batches show at 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from cxdata import actions
+from cxdata.auth import (
+    LOCAL,
+    Action,
+    PermissionDenied,
+    Principal,
+    RoleRules,
+    RolesFileError,
+    load_roles,
+    require,
+    team_principal,
+)
 from cxdata.charts import emotion_curve, heatmap
 from cxdata.compare import Segment, compare
 from cxdata.config import Settings
-from cxdata.export import chart_png, chart_svg, safe_csv
 from cxdata.filters import Filters
-from cxdata.ingest import IngestError, IngestResult, ingest_bytes, load_sample, parse_mapping
+from cxdata.ingest import IngestError, IngestResult, load_sample, parse_mapping
 from cxdata.overview import FilterOptions, filter_options, observation_counts
 from cxdata.scoring import attribute_names, stage_scores
 from cxdata.scoring import totals as scoring_totals
 from cxdata.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cxdata.personas import PersonaModel
 
 
 @st.cache_resource(show_spinner=False)
 def _store(db_path: str) -> Store:
-    return Store.open(Settings.from_env(db_path=db_path))
+    """Sandboxed from its first connection: DuckDB reads no file but uploads (in the
+    store's scratch folder) and the sample data files, and accepts no SET."""
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR
+
+    sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
+    return Store.open(Settings.from_env(db_path=db_path), sandbox=sample)
 
 
 def store() -> Store:
@@ -38,13 +57,14 @@ def store() -> Store:
     return _store(str(Settings.from_env().db_path))
 
 
-def ensure_data(s: Store) -> None:
-    """On the very first start (a store that never had data) load the sample data set."""
+def ensure_data(s: Store, actor: str) -> None:
+    """On the very first start (a store that never had data) load the sample data set;
+    the audit trail names whoever opened the app then."""
     if not s.settings.load_sample_on_empty or s.get_meta("sample_offered"):
         return
     if s.stats()["batches"] == 0:
         bar = st.progress(0.0, "Loading the sample data set…")
-        load_sample(s, progress=lambda f, m: bar.progress(f, m))
+        load_sample(s, progress=lambda f, m: bar.progress(f, m), actor=actor)
         bar.empty()
     s.set_meta("sample_offered", "yes")
 
@@ -64,7 +84,6 @@ class Preview:
     message: str = ""
 
 
-@st.cache_data(show_spinner="Checking the file…", max_entries=4)
 def preview(
     db_path: str,
     version: str,
@@ -74,11 +93,26 @@ def preview(
     study: str | None,
     sheet: str | None,
 ) -> Preview:
-    """Validate an upload without importing it (cached per content and data version)."""
+    """Validate an upload without importing it (needs the right to upload)."""
+    return _preview(principal(), db_path, version, name, data, mapping, study, sheet)
+
+
+@st.cache_data(show_spinner="Checking the file…", max_entries=4)
+def _preview(
+    who: Principal,
+    db_path: str,
+    version: str,
+    name: str,
+    data: bytes,
+    mapping: bytes | None,
+    study: str | None,
+    sheet: str | None,
+) -> Preview:
+    """Cached per principal, content and data version; the check runs in `actions`."""
     try:
         parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
-        result = ingest_bytes(
-            _store(db_path), name, data, mapping=parsed, study=study, sheet=sheet, dry_run=True
+        result = actions.check_upload(
+            who, _store(db_path), name, data, mapping=parsed, study=study, sheet=sheet
         )
     except IngestError as exc:
         return Preview(None, exc.table(), exc.total, str(exc))
@@ -239,16 +273,29 @@ def selected_cells(event: object) -> list[dict[str, str]]:
 
 
 def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str) -> None:
-    """CSV of the data (formula-safe), the chart as SVG and PNG; files are made only when
-    a button is clicked, so reruns stay fast."""
+    """CSV of the data (formula-safe), the chart as SVG and PNG, for roles that may export;
+    files are made only when a button is clicked, so reruns stay fast."""
+    who = principal()
+    if not who.can(Action.EXPORT):
+        return
     c1, c2, c3, _ = st.columns([1, 1, 1, 3])
-    buttons = [(c1, "Data (CSV)", lambda: safe_csv(data), "csv", "text/csv"),
-               (c2, "Chart (SVG)", lambda: chart_svg(chart), "svg", "image/svg+xml"),
-               (c3, "Chart (PNG)", lambda: chart_png(chart), "png", "image/png")]  # fmt: skip
+    buttons = [
+        (c1, "Data (CSV)", lambda: actions.export_csv(who, data), "csv", "text/csv"),
+        (c2, "Chart (SVG)", lambda: actions.export_svg(who, chart), "svg", "image/svg+xml"),
+        (c3, "Chart (PNG)", lambda: actions.export_png(who, chart), "png", "image/png"),
+    ]
     for column, label, make, ext, mime in buttons:
         column.download_button(
             label, make, f"{name}.{ext}", mime, key=f"{name}_{ext}", on_click="ignore"
         )
+
+
+def csv_download(label: str, data: Callable[[], pd.DataFrame], file_name: str, key: str) -> None:
+    """One CSV download button (formula-safe), shown only to roles that may export."""
+    who = principal()
+    if who.can(Action.EXPORT):
+        st.download_button(label, lambda: actions.export_csv(who, data()), file_name,
+                           "text/csv", key=key, on_click="ignore")  # fmt: skip
 
 
 @st.cache_data(show_spinner="Comparing…", max_entries=32)
@@ -352,3 +399,88 @@ def emotion_curve_chart(
     db_path: str, version: str, by: str, filters: Filters, stages: tuple[str, ...], title: str
 ) -> alt.Chart:
     return emotion_curve(scores(db_path, version, (by,), filters), by, list(stages), title)
+
+
+# Who is acting: local mode is one person (a local admin); team mode needs a login and a
+# role from the roles file. Resolved again on every run, never trusted from the session.
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _roles(path: str, modified_ns: int) -> RoleRules:
+    """The roles file, read again whenever it changes (its mtime is part of the key)."""
+    return load_roles(Path(path))
+
+
+def role_rules(settings: Settings | None = None) -> RoleRules:
+    """Team mode's roles file (RolesFileError when it is missing or wrong)."""
+    path = (settings or Settings.from_env()).roles_file
+    try:
+        modified = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return load_roles(path)  # raises RolesFileError naming the file
+    return _roles(str(path), modified)
+
+
+def principal() -> Principal:
+    """The principal of this run: LOCAL in local mode; in team mode the logged-in user with
+    their role, or PermissionDenied (not logged in, no e-mail, no role)."""
+    settings = Settings.from_env()
+    if not settings.team_mode:
+        return LOCAL
+    user = st.user.to_dict()
+    if not user.get("is_logged_in"):
+        raise PermissionDenied("You are not logged in.")
+    email = user.get("email")
+    return team_principal(
+        email if isinstance(email, str) else None,
+        role_rules(settings),
+        user.get("email_verified"),
+    )
+
+
+def _auth_configured() -> bool:
+    """Whether .streamlit/secrets.toml has the [auth] section st.login needs."""
+    return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+
+
+def sign_in() -> Principal:
+    """The router's gate. Local mode passes at once. Team mode shows the login screen to
+    a visitor who is not logged in, and a refusal to one without a role; both stop the run."""
+    settings = Settings.from_env()
+    if not settings.team_mode:
+        return LOCAL
+    if not st.user.to_dict().get("is_logged_in"):
+        st.title("cxdata")
+        if not _auth_configured():
+            st.error(
+                "Team mode is on but no login is configured: add an [auth] section to "
+                ".streamlit/secrets.toml (see README, Team mode)."
+            )
+            st.stop()
+        st.info("Log in with your organisation account to see the dashboard.")
+        provider = settings.auth_provider or None
+        st.button("Log in", type="primary", key="auth_login", on_click=st.login, args=(provider,))
+        st.stop()
+    try:
+        who = principal()
+    except (PermissionDenied, RolesFileError) as exc:
+        st.title("cxdata")
+        st.error(str(exc))
+        st.button("Log out", key="auth_logout", on_click=st.logout)
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Logged in as {who.email} ({who.role.label})")
+        st.button("Log out", key="auth_logout", on_click=st.logout)
+    return who
+
+
+def guard(action: Action) -> Principal:
+    """A page's first line: refuse (and stop) unless this run's principal may `action`, so a
+    page reached without the router's menu refuses too."""
+    try:
+        who = principal()
+        require(who, action)
+    except (PermissionDenied, RolesFileError) as exc:
+        st.error(str(exc))
+        st.stop()
+    return who

@@ -394,6 +394,7 @@ def test_old_store_migrates_to_framework_tables(store):
     """A version-1 store (no framework or persona tables) is brought to the current schema."""
     with store.connect() as con:
         for table in (
+            "audit",
             "persona_names",
             "persona_assignments",
             "persona_models",
@@ -403,6 +404,7 @@ def test_old_store_migrates_to_framework_tables(store):
             "framework_versions",
         ):
             con.execute(f"DROP TABLE {table}")
+        con.execute("DROP SEQUENCE audit_id_seq")
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     assert Store.open(store.settings, store.path).schema_version() == SCHEMA_VERSION
     assert active_framework(store) is None

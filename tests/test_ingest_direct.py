@@ -3,14 +3,20 @@ path stores, and a file it cannot take leaves no trace before the staged path re
 
 from __future__ import annotations
 
+import json
+import threading
+from dataclasses import replace
+
 import duckdb
 import pytest
 
 import cxdata.ingest.load as load
+from cxdata.audit import audit_log
 from cxdata.config import Settings
 from cxdata.framework import import_framework
 from cxdata.ingest import IngestError, Mapping, ingest_file
 from cxdata.ingest.readers import text_columns
+from cxdata.privacy import PseudonymError, pseudonym, read_key
 from cxdata.store import Store
 from tests.conftest import table_checksum
 
@@ -202,3 +208,113 @@ def test_framework_scores_take_the_staged_path(store, write, monkeypatch):
         ).fetchone()
     assert wrong == (0,)
     assert scored == (1,)
+
+
+def _audit(store: Store) -> list[tuple[str, str, dict[str, object]]]:
+    log = audit_log(store)
+    return [
+        (a, b, json.loads(d)) for a, b, d in zip(log.actor, log.action, log.details, strict=True)
+    ]
+
+
+def test_both_paths_write_the_same_audit_row_in_the_import(tmp_path, write, monkeypatch):
+    path = write("visits.csv", CSV.format(codes="interaction"))
+    rows = {}
+    for which in ("direct", "staged"):
+        store = Store.open(Settings(), tmp_path / which / "cx.duckdb")
+        with monkeypatch.context() as m:
+            _only(m, which)
+            ingest_file(store, path, actor="ana@example.org")
+            again = ingest_file(store, path, actor="bo@example.org")
+        assert again.already_imported  # adds nothing, so no audit row either
+        rows[which] = _audit(store)
+    assert rows["direct"] == rows["staged"]
+    [(actor, action, details)] = rows["direct"]
+    assert (actor, action) == ("ana@example.org", "import")
+    assert details | {"sha256": None} == {
+        "batch_id": 1, "file": "visits.csv", "rows": 5, "customers": 3,
+        "pseudonymised": False, "sha256": None,
+    }  # fmt: skip
+    assert len(str(details["sha256"])) == 64
+
+
+def test_a_failed_direct_attempt_writes_no_audit_row(store, write):
+    with pytest.raises(IngestError):
+        ingest_file(store, write("bad.csv", "customer_id,stage,score\nC1,Usage,9\n"), actor="x")
+    assert _audit(store) == []
+
+
+PLAIN = "customer_id,stage,score,region\nRAW-ID-0815,Purchase,2,North\nC2,Usage,1,South\n"
+
+
+def test_pseudonymised_imports_take_the_staged_path(store, write, tmp_path, monkeypatch):
+    """The direct insert would put raw ids into the database (even a rolled-back insert
+    writes to the WAL), so a pseudonymising store never takes it; observations and
+    attributes hold the pseudonyms, and no byte of the raw id is in the files."""
+    key_file = tmp_path / "keys" / "cx.key"
+    pseudo = replace(store, settings=replace(store.settings, pseudonymise=True,
+                                             pseudonym_key_file=key_file))  # fmt: skip
+    attempts: list[object] = []
+    real = load.ingest_csv_direct
+    monkeypatch.setattr(load, "ingest_csv_direct",
+                        lambda *a, **k: attempts.append(real(*a, **k)) or attempts[-1])  # fmt: skip
+    result = ingest_file(pseudo, write("plain.csv", PLAIN))
+    assert attempts == [None] and (result.rows, result.customers) == (2, 2)
+    key = read_key(key_file)
+    ids = {pseudonym(key, "RAW-ID-0815"), pseudonym(key, "C2")}
+    with pseudo.connect() as con:
+        obs = {r[0] for r in con.execute("SELECT customer_id FROM observations").fetchall()}
+        attrs = con.execute(
+            "SELECT customer_id, value FROM customer_attributes ORDER BY value"
+        ).fetchall()
+        con.execute("CHECKPOINT")
+    assert obs == ids
+    assert attrs == [(pseudonym(key, "RAW-ID-0815"), "North"), (pseudonym(key, "C2"), "South")]
+    files = [pseudo.path, pseudo.path.with_name(pseudo.path.name + ".wal")]
+    assert sum(f.read_bytes().count(b"RAW-ID-0815") for f in files if f.exists()) == 0
+    [(_, _, details)] = _audit(pseudo)
+    assert details["pseudonymised"] is True
+
+
+def test_raw_ids_into_a_pseudonymised_store_are_refused_before_the_direct_insert(
+    store, write, tmp_path
+):
+    key_file = tmp_path / "keys" / "cx.key"
+    pseudo = replace(store, settings=replace(store.settings, pseudonymise=True,
+                                             pseudonym_key_file=key_file))  # fmt: skip
+    ingest_file(pseudo, write("first.csv", "customer_id,stage,score\nC1,Usage,1\n"))
+    before = table_checksum(store)
+    with pytest.raises(PseudonymError, match="holds pseudonymised customer ids"):
+        ingest_file(store, write("plain.csv", PLAIN))
+    assert table_checksum(store) == before
+    files = [store.path, store.path.with_name(store.path.name + ".wal")]
+    assert sum(f.read_bytes().count(b"RAW-ID-0815") for f in files if f.exists()) == 0
+
+
+def test_eight_direct_imports_of_one_file_at_once_store_it_once(store, write, monkeypatch):
+    """The direct transaction runs under the write lock and its "already imported" check
+    sees every earlier batch: no DuckDB conflict sends a thread to the staged path."""
+    _only(monkeypatch, "direct")
+    rows = "".join(f"O{i},C{i % 9},Purchase,{i % 7 - 3}\n" for i in range(500))
+    path = write("same.csv", "observation_id,customer_id,stage,score\n" + rows)
+    store = replace(store, settings=replace(store.settings, lock_timeout_s=30.0))
+    start = threading.Barrier(8)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def upload() -> None:
+        start.wait()
+        try:
+            results.append(ingest_file(store, path))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upload) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(r.already_imported for r in results) == [False] + [True] * 7  # type: ignore[attr-defined]
+    assert (store.stats()["observations"], store.stats()["batches"]) == (500, 1)
+    assert len(_audit(store)) == 1

@@ -18,6 +18,17 @@ one INSERT ... SELECT from a file take consecutive rowids in file order, so a ro
 order). Without rejected lines that position + 2 is the row as the user sees it. That
 holds only while the insert has no join: files whose scores come from the framework's
 catalogue (interaction codes) take the staged path.
+
+With pseudonymisation on, imports take the staged path: the file's raw customer ids never
+reach a table of the database, not even in a transaction that is rolled back. With it off,
+the store's key check (`key_for_import`, which refuses raw ids in a pseudonymised store)
+runs before anything is inserted; a refusal sends the file to the staged path too, which
+reports it exactly as before.
+
+Busy database: the transaction runs under the store's write lock (taken inside
+`connect`, as every write), and the "already imported" check runs under that lock, before
+BEGIN when the hash is ready and again inside the transaction, which began under the lock
+and so sees every earlier batch. The audit row is written in the same transaction.
 """
 
 from __future__ import annotations
@@ -50,8 +61,10 @@ from cxdata.ingest.write import (
     known_stages,
     observation_values,
     record_batch,
+    record_import,
     write_customer_values,
 )
+from cxdata.privacy import PseudonymError, key_for_import
 from cxdata.store import Store
 
 PENDING_BATCH = -1
@@ -73,9 +86,12 @@ def ingest_csv_direct(
     study: str | None,
     digest: Future[str],
     report: Progress,
+    actor: str,
 ) -> IngestResult | None:
     """Import a clean long-format UTF-8 CSV in one pass; None (and nothing written) when
-    the file is of another kind or fails any check."""
+    the file is of another kind, fails any check, or is to be pseudonymised."""
+    if store.settings.pseudonymise:
+        return None
     label = utf8_label(path) if path.stat().st_size else None
     if label is None or mapping.is_wide or sniff_format(path) != "csv":
         return None
@@ -99,17 +115,26 @@ def ingest_csv_direct(
     reader = f"(SELECT {text_columns(types)} FROM {CSV_SOURCE})"
     params["study"] = study or Path(name).stem
     report(0.1, f"Reading and checking {name}")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        _insert_checked(con, plan, mapping, store, reader, params)
-        result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest)
-    except (_Fallback, duckdb.Error):
-        con.execute("ROLLBACK")
-        return None
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("ROLLBACK" if result.already_imported else "COMMIT")
+    with store.write_lock():  # one writer per process, as every write
+        if digest.done():  # a re-upload is usually hashed by now: nothing to read
+            already = store_batch_with_sha(con, digest.result())
+            if already is not None:
+                return IngestResult(name, already, 0, 0, already_imported=True)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if key_for_import(con, store.settings) is not None:  # pseudonymise was checked
+                raise _Fallback
+            _insert_checked(con, plan, mapping, store, reader, params)
+            result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest)
+            if not result.already_imported:
+                record_import(con, actor, result, digest.result(), store.settings)
+        except (_Fallback, PseudonymError, duckdb.Error):
+            con.execute("ROLLBACK")
+            return None
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("ROLLBACK" if result.already_imported else "COMMIT")
     return result
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 
+from cxdata.audit import DEFAULT_ACTOR
+from cxdata.config import Settings
 from cxdata.ingest.direct import ingest_csv_direct
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
 from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
@@ -23,8 +25,10 @@ from cxdata.ingest.write import (
     known_stages,
     observation_values,
     record_batch,
+    record_import,
     write_customer_values,
 )
+from cxdata.privacy import customer_id_expr, mapped_customer_id
 from cxdata.store import Store
 
 
@@ -46,6 +50,7 @@ def ingest_file(
     name: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    actor: str = DEFAULT_ACTOR,
 ) -> IngestResult:
     """Import `path` as one batch, or raise IngestError listing every problem.
 
@@ -61,12 +66,14 @@ def ingest_file(
         digest = pool.submit(sha256_of, path)
         report(0.05, f"Reading {name}")
         if not dry_run and sheet is None:
-            direct = ingest_csv_direct(con, store, path, name, mapping, study, digest, report)
+            direct = ingest_csv_direct(
+                con, store, path, name, mapping, study, digest, report, actor
+            )
             if direct is not None:
                 report(1.0, "Done")
                 return direct
         return _ingest_staged(con, store, path, name, mapping, study, sheet, dry_run, digest,
-                              report)  # fmt: skip
+                              report, actor)  # fmt: skip
 
 
 def _ingest_staged(
@@ -80,6 +87,7 @@ def _ingest_staged(
     dry_run: bool,
     digest: Future[str],
     report: Progress,
+    actor: str,
 ) -> IngestResult:
     """The detailed path: stage the file as text, check every row, list every problem."""
     cfg = store.settings
@@ -122,15 +130,20 @@ def _ingest_staged(
         result.rows = sum(_count(con, s.keep, s.params) for s in plan.sources)
         return result
     report(0.6, "Writing the batch")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        result.batch_id, result.rows, result.customers = _write_batch(
-            con, staged, plan, mapping, extras, digest.result(), study, warnings
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with store.write_lock():  # one writer per process; the check sees every earlier batch
+        already = store_batch_with_sha(con, digest.result())
+        if already is not None:  # another session imported the same file meanwhile
+            return IngestResult(name, already, 0, 0, already_imported=True)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result.batch_id, result.rows, result.customers = _write_batch(
+                con, staged, plan, mapping, extras, digest.result(), study, warnings, cfg
+            )
+            record_import(con, actor, result, digest.result(), cfg)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     report(1.0, "Done")
     return result
 
@@ -149,20 +162,29 @@ def _write_batch(
     sha: str,
     study: str | None,
     warnings: list[Problem],
+    settings: Settings,
 ) -> tuple[int, int, int]:
     """Insert batch, observations and customer attributes (caller holds the transaction)."""
     row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
     assert row is not None
     batch_id = int(row[0])
     default_study = study or Path(staged.file).stem
+    # Privacy hook: the stored id (a keyed pseudonym when pseudonymisation is on).
+    raw_id = plan.expr("customer_id")
+    cid = customer_id_expr(con, raw_id, STAGE_TABLE, settings)
     for source in plan.sources:
-        select = observation_values(plan, source, "$batch", f"rowid + {staged.first_row}")
+        select = observation_values(
+            plan, source, "$batch", f"rowid + {staged.first_row}", customer_id=cid
+        )
         run(
             con,
             f"INSERT INTO observations SELECT {select} FROM {STAGE_TABLE} WHERE {source.keep}",
             {**source.params, "batch": batch_id, "study": default_study},
         )
-    write_customer_values(con, plan, extras, batch_id)
+    # CUSTOMER_VALUES holds the ids as imported: their pseudonyms come from the same
+    # mapping table customer_id_expr just made (never a second HMAC pass).
+    stored_id = mapped_customer_id("customer_id") if cid != raw_id else "customer_id"
+    write_customer_values(con, plan, extras, batch_id, customer_id=stored_id)
     counts = con.execute(
         "SELECT count(*), count(DISTINCT customer_id), string_agg(DISTINCT study, ', ') "
         "FROM observations WHERE batch_id = ?",
@@ -176,19 +198,22 @@ def _write_batch(
 def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> IngestResult:
     """Ingest an uploaded file's content under its own name (the app's upload path)."""
     safe_name = Path(name).name or "upload"
-    with tempfile.TemporaryDirectory(prefix="cxdata-upload-") as tmp:
+    store.scratch_dir.mkdir(exist_ok=True)  # the folder a sandboxed store may read
+    with tempfile.TemporaryDirectory(prefix="cxdata-upload-", dir=store.scratch_dir) as tmp:
         path = Path(tmp) / safe_name
         path.write_bytes(data)
         return ingest_file(store, path, name=safe_name, **options)
 
 
-def load_sample(store: Store, progress: Progress | None = None) -> list[IngestResult]:
+def load_sample(
+    store: Store, progress: Progress | None = None, *, actor: str = DEFAULT_ACTOR
+) -> list[IngestResult]:
     """Import the committed sample data set: its journey framework first (so every sample
     stage is known), then each file with its mapping, if it has one."""
     from cxdata.framework import import_framework
     from cxdata.sample import DATA_FILES, FRAMEWORK_FILE, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
 
-    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE)
+    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE, actor=actor)
     results = []
     for i, name in enumerate(DATA_FILES):
         if progress:
@@ -196,5 +221,7 @@ def load_sample(store: Store, progress: Progress | None = None) -> list[IngestRe
         path = SAMPLE_DIR / name
         mapping_path = mapping_for(path)
         mapping = load_mapping(mapping_path) if mapping_path else None
-        results.append(ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name)))
+        results.append(
+            ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name), actor=actor)
+        )
     return results

@@ -7,6 +7,7 @@ describes wide survey exports and outcomes.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import unicodedata
@@ -191,8 +192,8 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
         if (
             not isinstance(raw_scale, list)
             or len(raw_scale) != 2
-            or not all(isinstance(v, int | float) for v in raw_scale)
-            or raw_scale[0] >= raw_scale[1]
+            or not all(isinstance(v, int | float) and math.isfinite(v) for v in raw_scale)
+            or not raw_scale[0] < raw_scale[1]
         ):
             bad("wide.scale", "must be [low, high] with low < high, e.g. [1, 5]")
         else:

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from cxdata.ingest.problems import IngestError, Problem
+from cxdata.store import scratch_dir_of
 
 STAGE_TABLE = "cx_staged"
 _REJECTS, _SCANS = "cx_rejects", "cx_reject_scans"
@@ -161,13 +162,14 @@ def quote(identifier: str) -> str:
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, _sheet: str | None) -> Staged:
     encoding = _bom_encoding(path)
-    with _utf8_copy(path, encoding) as (readable, label):
+    scratch = scratch_dir_of(con)  # where DuckDB may read a decoded copy (also sandboxed)
+    with _utf8_copy(path, encoding, scratch) as (readable, label):
         staged = _read_csv(con, readable, name, label)
         if encoding is None and _has_encoding_rejects(staged):
             legacy = _legacy_encoding(path)
             if legacy:
                 con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}").fetchall()
-                with _utf8_copy(path, legacy) as (copy, label2):
+                with _utf8_copy(path, legacy, scratch) as (copy, label2):
                     return _read_csv(con, copy, name, label2)
     return staged
 
@@ -183,14 +185,15 @@ def _bom_encoding(path: Path) -> str | None:
 
 
 @contextmanager
-def _utf8_copy(path: Path, encoding: str | None) -> Iterator[tuple[Path, str]]:
+def _utf8_copy(path: Path, encoding: str | None, scratch: Path) -> Iterator[tuple[Path, str]]:
     """The file as UTF-8: itself when it is (or claims to be) UTF-8, else a decoded copy."""
     if encoding in (None, "utf-8-sig"):
         yield path, "UTF-8 with BOM" if encoding else "UTF-8"
         return
     assert encoding is not None
     labels = {"utf-16": "UTF-16", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
-    with tempfile.TemporaryDirectory(prefix="cxdata-") as tmp:
+    scratch.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cxdata-", dir=scratch) as tmp:
         copy = Path(tmp) / "decoded.csv"
         with (
             path.open("r", encoding=encoding, newline="") as src,

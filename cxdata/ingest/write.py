@@ -9,10 +9,13 @@ from typing import Any
 
 import duckdb
 
+from cxdata.audit import record
+from cxdata.config import Settings
 from cxdata.ingest.mapping import Mapping
 from cxdata.ingest.plan import Plan, Source, number, run, text, timestamp
 from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import Staged, quote
+from cxdata.ingest.result import IngestResult
 from cxdata.store import CANONICAL_TEXT
 
 CUSTOMER_VALUES = "cx_customer_values"
@@ -26,13 +29,19 @@ _FITS_TYPE = {
 }
 
 
-def observation_values(plan: Plan, source: Source, batch: str, source_row: str) -> str:
+def observation_values(
+    plan: Plan, source: Source, batch: str, source_row: str, customer_id: str | None = None
+) -> str:
     """The select list of one observations row (table order) from trimmed text columns.
 
     `batch` and `source_row` are SQL expressions: the staged path knows both, the direct
     path writes placeholders and sets them once the batch has passed every check.
+    `customer_id` is the stored id's expression when it is not the imported one (the
+    privacy hook's pseudonym, cxdata.privacy.customer_id_expr).
     """
     values = {c: plan.expr(c) for c in CANONICAL_TEXT}
+    if customer_id is not None:
+        values["customer_id"] = customer_id
     values["study"] = f"coalesce({values['study']}, $study)"
     values["stage"], values["touchpoint"] = source.stage, source.touchpoint
     return ", ".join(
@@ -104,11 +113,16 @@ def infer_types(
 
 
 def write_customer_values(
-    con: duckdb.DuckDBPyConnection, plan: Plan, extras: dict[str, str], batch_id: int
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    extras: dict[str, str],
+    batch_id: int,
+    customer_id: str = "customer_id",
 ) -> int | None:
     """Attributes and outcomes from CUSTOMER_VALUES, one row per customer and distinct
     value (the caller holds the transaction); drops CUSTOMER_VALUES. Returns how many
-    customers it holds (None when the file has no such columns)."""
+    customers it holds (None when the file has no such columns). `customer_id` is the
+    stored id as an expression of CUSTOMER_VALUES' `customer_id` (the id as imported)."""
     if not plan_value_columns(plan):
         return None
     row = con.execute(
@@ -117,7 +131,7 @@ def write_customer_values(
     assert row is not None
     # Usually a customer has one value per column: then every row is already distinct.
     distinct = "" if row[0] == row[1] else "DISTINCT"
-    insert = f"""INSERT INTO customer_attributes SELECT {distinct} $batch, customer_id, $name,
+    insert = f"""INSERT INTO customer_attributes SELECT {distinct} $batch, {customer_id}, $name,
                      $kind, $dtype, {{value}}, {{numeric}}
                  FROM {CUSTOMER_VALUES} WHERE {{value}} IS NOT NULL"""
     for col, dtype in extras.items():
@@ -189,3 +203,17 @@ def known_stages(
         or list(mapping.stage_order)
         or [s for (s,) in con.execute("SELECT name FROM stages ORDER BY position").fetchall()]
     )
+
+
+def record_import(
+    con: duckdb.DuckDBPyConnection,
+    actor: str,
+    result: IngestResult,
+    sha: str,
+    settings: Settings,
+) -> None:
+    """The import's audit row, in the import's transaction (both paths write the same)."""
+    record(con, actor, "import", {"batch_id": result.batch_id, "file": result.file,
+                                  "sha256": sha, "rows": result.rows,
+                                  "customers": result.customers,
+                                  "pseudonymised": settings.pseudonymise})  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.filters import NO_FILTERS, Filters
 from cxdata.personas.features import customer_features
 from cxdata.personas.model import Fit, PersonaSettings, Progress, fit_personas
@@ -62,6 +63,8 @@ def discover(
     settings: PersonaSettings | None = None,
     filters: Filters = NO_FILTERS,
     progress: Progress | None = None,
+    *,
+    actor: str = DEFAULT_ACTOR,
 ) -> PersonaModel:
     """Fit personas on the store's customers, store model and assignments, return it."""
     settings = settings or PersonaSettings()
@@ -75,7 +78,7 @@ def discover(
         "SELECT customer_id, name, number FROM customer_attributes WHERE kind = 'outcome'"
     )
     profiles = _profiles(features, fit, outcomes)
-    return _save(store, settings, features.groups, fit, profiles, customers)
+    return _save(store, settings, features.groups, fit, profiles, customers, actor)
 
 
 def _profiles(features: Any, fit: Fit, outcomes: pd.DataFrame) -> list[dict[str, Any]]:
@@ -104,6 +107,7 @@ def _save(
     fit: Fit,
     profiles: list[dict[str, Any]],
     customers: list[str],
+    actor: str,
 ) -> PersonaModel:
     with store.transaction() as con:
         row = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchone()
@@ -132,6 +136,8 @@ def _save(
             "INSERT INTO persona_names VALUES (?, ?, ?, ?)",
             [[model_id, p["persona"], p["name"], p["generated_name"]] for p in profiles],
         )
+        details = {"model_id": model_id, "k": fit.k, "customers": len(customers)}
+        record(con, actor, "persona_fit", details | {"method": settings.method})
     return load_model(store, model_id)
 
 
@@ -163,7 +169,9 @@ def load_model(store: Store, model_id: int) -> PersonaModel:
     )
 
 
-def rename(store: Store, model_id: int, persona: int, name: str) -> None:
+def rename(
+    store: Store, model_id: int, persona: int, name: str, *, actor: str = DEFAULT_ACTOR
+) -> None:
     """Give a persona a name people use; kept with the model."""
     name = name.strip()
     if not name:
@@ -179,6 +187,8 @@ def rename(store: Store, model_id: int, persona: int, name: str) -> None:
             "UPDATE persona_names SET name = ? WHERE model_id = ? AND persona = ?",
             [name, model_id, persona],
         )
+        record(con, actor, "persona_rename",
+               {"model_id": model_id, "persona": persona, "name": name})  # fmt: skip
 
 
 def is_stale(store: Store, model: PersonaModel) -> bool:

@@ -1,0 +1,187 @@
+"""Turns at the database file: threads of one process share it, processes take turns.
+
+DuckDB lets one process at a time open a database file, and inside a process every
+connection to the file shares one database instance. So a process holds the file while
+any of its threads has a connection open. With eight app sessions reading, those
+connections overlap and the app could hold the file for minutes on end, so a
+`cxdata ingest` next to it would only ever see "busy". Two lock files beside the database
+make the processes take turns instead:
+
+- `<db>.hold` is held (an OS file lock, `filelock`) while this process has connections
+  open; it is released as soon as the last one closes.
+- `<db>.queue` is held by a process while it waits for `.hold`. A process that sees the
+  queue taken lets its running connections finish, opens no new ones and lets the waiting
+  process in, then queues behind it. So nobody waits longer than the work that was
+  running (bounded by `lock_timeout_s`), never for a stream of new work.
+
+Inside a process the first thread to take the turn opens the database once and every
+connection is a cursor of it; the last one to finish closes it and lets go of the file.
+(Opening and closing one file from many threads at once races inside DuckDB's instance
+cache: "Unique file handle conflict".) Writers of a process take one write lock: DuckDB's
+optimistic transactions would otherwise fail with "Conflict" errors when two sessions
+write at once, and two uploads of the same file could both pass the "already imported"
+check. OS file locks die with their process, so a killed import leaves nothing to clean up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+Opener = Callable[[float], duckdb.DuckDBPyConnection]
+"""Opens the database file (given the deadline); called once per turn."""
+
+POLL_S = 0.01
+"""How often a waiting process looks at a lock file (filelock polls)."""
+
+
+class TurnTimeout(TimeoutError):
+    """The file was not ours within the deadline (the store turns this into a sentence)."""
+
+
+class FileTurns:
+    """This process's turns at one database file; get it with `turns_for(path)`."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._hold = FileLock(f"{db_path}.hold", thread_local=False)
+        self._queue = FileLock(f"{db_path}.queue", thread_local=False)
+        self._state = threading.Condition()
+        self._database: duckdb.DuckDBPyConnection | None = None  # open while we hold the file
+        self._users = 0  # connections open in this process
+        self._held = False  # this process holds `.hold`
+        self._taking = False  # one thread is queueing for `.hold` on behalf of all
+        self._yielding = False  # another process queues: open nothing new until we let go
+        self._local = threading.local()  # per thread: connections it has open
+        self._write = threading.RLock()
+        self.waited_s = 0.0
+        """Longest time one connection of this process waited for its turn (diagnostics)."""
+
+    @contextmanager
+    def connection(self, deadline: float, open_file: Opener) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection of its own (a cursor of this turn's database) for the block."""
+        started = time.monotonic()
+        self._enter(deadline, open_file)
+        self.waited_s = max(self.waited_s, time.monotonic() - started)
+        try:
+            with self._state:
+                assert self._database is not None
+                con = self._database.cursor()
+        except BaseException:
+            self._leave(None)
+            raise
+        try:
+            yield con
+        finally:
+            self._leave(con)
+
+    @contextmanager
+    def writing(self, deadline: float) -> Iterator[None]:
+        """The process-wide write lock. Take it inside `connection` (one is already
+        open), never the other way round: a thread waiting for its turn then never holds
+        the write lock, so the two locks cannot deadlock."""
+        if not self._write.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise TurnTimeout("another write in this process did not finish in time")
+        try:
+            yield
+        finally:
+            self._write.release()
+
+    def _enter(self, deadline: float, open_file: Opener) -> None:
+        depth = getattr(self._local, "depth", 0)
+        with self._state:
+            if depth:  # a nested connection of a thread that already has one never waits
+                self._users += 1
+                self._local.depth = depth + 1
+                return
+            while True:
+                if self._held and not self._yielding:
+                    if not self._other_process_queues():
+                        self._users += 1
+                        self._local.depth = 1
+                        return
+                    self._yielding = True
+                elif not self._held and not self._taking:
+                    self._taking = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TurnTimeout("another process kept the database")
+                self._state.wait(remaining)
+        try:
+            self._take_turn(deadline)
+            try:
+                database = open_file(deadline)
+            except BaseException:
+                self._hold.release()
+                raise
+        except BaseException:
+            with self._state:
+                self._taking = False
+                self._state.notify_all()
+            raise
+        with self._state:
+            self._database = database
+            self._taking, self._held, self._yielding = False, True, False
+            self._users += 1
+            self._local.depth = 1
+            self._state.notify_all()
+
+    def _take_turn(self, deadline: float) -> None:
+        """Queue (so the holder lets go after its running work), then take the file."""
+        try:
+            self._queue.acquire(timeout=max(0.0, deadline - time.monotonic()), poll_interval=POLL_S)
+        except Timeout:
+            raise TurnTimeout("another process queued for the database") from None
+        try:
+            self._hold.acquire(timeout=max(0.0, deadline - time.monotonic()), poll_interval=POLL_S)
+        except Timeout:
+            raise TurnTimeout("another process kept the database") from None
+        finally:
+            self._queue.release()
+
+    def _other_process_queues(self) -> bool:
+        try:
+            self._queue.acquire(blocking=False)
+        except Timeout:
+            return True
+        self._queue.release()
+        return False
+
+    def _leave(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        with self._state:  # cursors are made and closed under the lock: not thread-safe
+            try:
+                if con is not None:
+                    con.close()
+            finally:
+                self._users -= 1
+                self._local.depth -= 1
+                if self._users == 0:
+                    try:
+                        if self._database is not None:
+                            self._database.close()  # checkpoints, then DuckDB lets go
+                    finally:
+                        self._database = None
+                        self._hold.release()
+                        self._held = self._yielding = False
+                        self._state.notify_all()
+
+
+_registry: dict[str, FileTurns] = {}
+_registry_lock = threading.Lock()
+
+
+def turns_for(db_path: Path) -> FileTurns:
+    """The one FileTurns of this process for `db_path` (all Store objects share it)."""
+    key = os.path.realpath(db_path)
+    with _registry_lock:
+        turns = _registry.get(key)
+        if turns is None:
+            turns = _registry[key] = FileTurns(Path(key))
+        return turns
