@@ -318,3 +318,14 @@ def test_eight_direct_imports_of_one_file_at_once_store_it_once(store, write, mo
     assert sorted(r.already_imported for r in results) == [False] + [True] * 7  # type: ignore[attr-defined]
     assert (store.stats()["observations"], store.stats()["batches"]) == (500, 1)
     assert len(_audit(store)) == 1
+
+
+def test_legacy_encoding_only_in_an_attribute_column_goes_to_the_staged_path(store, write):
+    """The direct insert does not read the attribute column, so it cannot see that the
+    file is not UTF-8; the second read does, and the staged path decodes Windows-1252."""
+    body = "customer_id,stage,score,region\nC1,Purchase,2,North\nC2,Usage,-1,Köln\n"
+    result = ingest_file(store, write("legacy.csv", body.encode("cp1252")))
+    assert (result.batch_id, result.rows, result.customers) == (1, 2, 2)
+    assert result.description == "CSV, Windows-1252, comma-separated, 2 rows"
+    values = store.query_df("SELECT customer_id, value FROM customer_attributes ORDER BY 1")
+    assert values.values.tolist() == [["C1", "North"], ["C2", "Köln"]]

@@ -209,6 +209,13 @@ def _finish(
         raise _Fallback
     if "observation_id" in plan.columns and _ids_already_stored(con):
         raise _Fallback
+    collect_customer_values(con, plan, reader, params)
+    # The insert read only the columns it needs, and DuckDB checks UTF-8 only in the
+    # columns it reads: a Windows-1252 value in an attribute column is rejected only by
+    # this second read (the staged path then reads the file in its legacy encoding). Done
+    # before the batch id is drawn, as a sequence does not roll back.
+    if rejected_lines(con):
+        raise _Fallback
     batch_row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
     assert batch_row is not None
     batch_id = int(batch_row[0])
@@ -219,7 +226,6 @@ def _finish(
     staged.rows = int(n_rows)
     known = known_stages(con, mapping, framework_stages)
     warnings = _unknown_stages(con, staged, plan, batch_id, known)
-    collect_customer_values(con, plan, reader, params)
     extras = infer_types(con, plan.extras, staged.source_types)
     customers = write_customer_values(con, plan, extras, batch_id)
     if customers is None:
