@@ -106,7 +106,7 @@ def stage_file(
 
     `max_unpacked_mb` bounds what an .xlsx may unpack to (0: no bound)."""
     name = name or path.name
-    if path.stat().st_size == 0:
+    if _blank(path):
         raise IngestError([Problem(name, None, None, None, "the file is empty")])
     con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}").fetchall()
     fmt = sniff_format(path)
@@ -124,6 +124,13 @@ def stage_file(
     if staged.rows == 0 and not staged.problems:
         raise IngestError([Problem(name, None, None, None, "the file contains no rows")])
     return staged
+
+
+def _blank(path: Path) -> bool:
+    """No bytes, or only white space (and a byte order mark) in a small file."""
+    if path.stat().st_size > 4096:
+        return False
+    return not path.read_bytes().lstrip(codecs.BOM_UTF8).strip()
 
 
 def _reader_message(fmt: str, exc: Exception, path: Path, name: str) -> str:
