@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -207,16 +208,42 @@ def _create_stage(
     DuckDB keeps insertion order, so a staged row's `rowid` is its position in the file.
     """
     described = con.execute(f"DESCRIBE SELECT * FROM {source_sql}", params).fetchall()
-    types = {str(r[0]): str(r[1]) for r in described}
+    source = {str(r[0]): str(r[1]) for r in described}
     as_text = {
         h: f"{quote(h)} ->> '$'" if t == "JSON" else f"CAST({quote(h)} AS VARCHAR)"
-        for h, t in types.items()
+        for h, t in source.items()
     }
-    # Trimmed once here, empty text as NULL: every later check and insert reads plain columns.
-    cols = ", ".join(f"nullif(trim({expr}), '') AS {quote(h)}" for h, expr in as_text.items())
+    # Trimmed once here, empty text as NULL, the export's formula guard undone: every later
+    # check and insert reads plain columns.
+    cols = ", ".join(
+        f"{unguard_sql(f'nullif(trim({expr}), {EMPTY})')} AS {quote(unguard(h))}"
+        for h, expr in as_text.items()
+    )
     con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {cols} FROM {source_sql}", params)
     (count,) = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchall()[0]
-    return types, int(count)
+    return {unguard(h): t for h, t in source.items()}, int(count)
+
+
+EMPTY = "''"  # the SQL literal of the empty string
+APOSTROPHE = "'" * 4  # the SQL literal of one apostrophe
+GUARDED = re.compile("^'(?='*[=+@\t\r-])")
+"""One apostrophe in front of (apostrophes and) a formula start: the export's guard."""
+
+
+def unguard(text: str) -> str:
+    """Undo one formula guard: cxdata's exports put an apostrophe before text that starts
+    like a spreadsheet formula (cxdata.export.guard), so `'=x` reads back as `=x` and
+    `''=x` as `'=x`. Text without the pattern is unchanged."""
+    return text[1:] if GUARDED.match(text) else text
+
+
+def unguard_sql(expr: str) -> str:
+    """`unguard` in the engine: a cheap `starts_with` first, the pattern only then."""
+    pattern = "^'('*[=+@\t\r-])".replace("'", "''")
+    return (
+        f"CASE WHEN starts_with({expr}, {APOSTROPHE}) "
+        f"THEN regexp_replace({expr}, '{pattern}', '\\1') ELSE {expr} END"
+    )
 
 
 def quote(identifier: str) -> str:
@@ -300,7 +327,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: s
     sniffed = con.execute(
         "SELECT Delimiter, Quote FROM sniff_csv(?, ignore_errors = true)", [str(path)]
     ).fetchone()
-    delimiter = str(sniffed[0]) if sniffed else ","
+    delimiter = _header_delimiter(path, str(sniffed[0]) if sniffed else ",")
     raw_row = con.execute(
         "SELECT * FROM read_csv(?, header = false, all_varchar = true, delim = ?, "
         "ignore_errors = true) LIMIT 1",
@@ -331,6 +358,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: s
     if sniffed and str(sniffed[1]) in ("", "(empty)"):
         staged.problems += _unclosed_quotes(con, staged)
     return staged
+
+
+def _header_delimiter(path: Path, sniffed: str) -> str:
+    """The sniffer's delimiter, unless the header line does not contain it while it
+    contains another candidate: DuckDB's sniffer can pick `|` for a comma file whose rows
+    hold quoted line breaks and many empty fields; headers rarely hold delimiters."""
+    with path.open("rb") as fh:
+        header = fh.readline(1 << 16).decode("utf-8", errors="replace")
+    counts = {d: header.count(d) for d in _DELIMITER_NAMES}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts.get(sniffed, 0) == 0 and counts[best] > 0 else sniffed
 
 
 def _unclosed_quotes(
