@@ -122,3 +122,27 @@ def test_upload_limit_setting_is_configurable(store, write):
     with pytest.raises(IngestError) as err:
         ingest_file(limited, write("log.csv", GOOD * 20))
     assert err.value.problems[0].reason.startswith("the file is 0 MB, more than the 0 MB limit")
+
+
+def test_formula_payloads_are_stored_verbatim_and_guarded_on_export(corpus, store, tmp_path):
+    """Stored as typed; `cxdata export` guards every formula-like cell with an apostrophe
+    (a spreadsheet shows text), and importing the export restores the original text."""
+    import csv
+
+    from cxdata.cli import main
+    from cxdata.store import Store
+    from tests.corpus import FORMULAS
+
+    ingest_file(store, corpus["formula_payloads.csv"])
+    out = tmp_path / "export.csv"
+    assert main(["export", str(out), "--db", str(store.path)]) == 0
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["note"] for r in rows] == ["'" + f for f in FORMULAS]
+    assert [r["segment"] for r in rows] == ["'" + f for f in FORMULAS]
+    assert [r["customer_id"] for r in rows] == [f"'=C{i}" for i in range(len(FORMULAS))]
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+    again = Store.open(store.settings, tmp_path / "again.duckdb")
+    ingest_file(again, out)
+    notes = again.query_df("SELECT note FROM observations ORDER BY source_row")["note"]
+    assert list(notes) == FORMULAS
