@@ -133,7 +133,7 @@ case(
     _text(GOOD.replace(",", ";"), "utf-8-sig"),
     Imported(2, GOOD_ROWS, None, "UTF-8 with BOM, semicolon-separated"),
 )
-case("bom_only.csv", "bom", _bytes(b"\xef\xbb\xbf"), refused((None, None, "contains no rows")))
+case("bom_only.csv", "bom", _bytes(b"\xef\xbb\xbf"), refused((None, None, "the file is empty")))
 case(
     "bom_header_only.csv",
     "bom",
@@ -298,6 +298,12 @@ case(
     "headers",
     _text("customer_id,,stage,score\nC1,secret,Usage,1\n"),
     refused((1, "column 2", "no header but holds 1 values")),
+)
+case(
+    "header_with_line_break.csv",
+    "headers",
+    _text('customer_id,stage,score,"Visit\n(minutes)"\r\nC1,Usage,1,12\r\nC2,Usage,2,7\r\n'),
+    Imported(2, {"customer_id": ["C1", "C2"]}, {"Visit\n(minutes)": ["12", "7"]}),
 )
 case(
     "rowid_header.csv",

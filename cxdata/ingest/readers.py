@@ -137,6 +137,11 @@ def _blank(path: Path) -> bool:
 def _reader_message(fmt: str, exc: Exception, path: Path, name: str) -> str:
     """The reader's first line, naming the file as the user knows it (not a temp path)."""
     first = str(exc).splitlines()[0].replace(str(path), name)
+    if "Error when sniffing" in first:
+        first += (
+            " (no consistent delimiter and quoting found: check the quotes; a line break"
+            " inside a header cell is not supported)"
+        )
     return f"cannot be read as {fmt.upper()}: {first}"
 
 
@@ -324,13 +329,10 @@ def _decode_into(src: Any, dst: Any, encoding: str, label: str, name: str) -> No
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: str) -> Staged:
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}; DROP TABLE IF EXISTS {_SCANS}")
-    sniffed = con.execute(
-        "SELECT Delimiter, Quote FROM sniff_csv(?, ignore_errors = true)", [str(path)]
-    ).fetchone()
-    delimiter = _header_delimiter(path, str(sniffed[0]) if sniffed else ",")
+    delimiter, quote_char, newline = _sniff(con, path)
     raw_row = con.execute(
         "SELECT * FROM read_csv(?, header = false, all_varchar = true, delim = ?, "
-        "ignore_errors = true) LIMIT 1",
+        f"ignore_errors = true{newline}) LIMIT 1",
         [str(path), delimiter],
     ).fetchone()
     raw = [None if v is None else str(v) for v in raw_row or ()]
@@ -339,7 +341,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: s
         raise IngestError(duplicates)
     source = (
         "read_csv(?, header = true, all_varchar = true, delim = ?, store_rejects = true, "
-        f"rejects_table = '{_REJECTS}', rejects_scan = '{_SCANS}')"
+        f"rejects_table = '{_REJECTS}', rejects_scan = '{_SCANS}'{newline})"
     )
     types, rows = _create_stage(con, source, [str(path), delimiter])
     rejects = con.execute(
@@ -355,9 +357,44 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: s
         name, "csv", list(types), types, rows, encoding, delimiter, problems, 2, skipped
     )
     staged.problems += unnamed_columns(con, name, raw, staged.headers)
-    if sniffed and str(sniffed[1]) in ("", "(empty)"):
+    if quote_char in ("", "(empty)"):
         staged.problems += _unclosed_quotes(con, staged)
     return staged
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, str]:
+    """Delimiter, quote and an extra read_csv option for the row ending.
+
+    A header cell with a line break in it (Excel's Alt+Enter writes a bare LF; its CSV rows
+    end in CRLF) makes DuckDB's sniffer fail unless told that rows end in CRLF."""
+    sql = "SELECT Delimiter, Quote FROM sniff_csv(?, ignore_errors = true{})"
+    for newline in ("", CRLF_OPTION):
+        try:
+            sniffed = con.execute(sql.format(newline), [str(path)]).fetchone()
+        except duckdb.Error as exc:
+            if newline or not _crlf_may_help(exc, path):
+                raise
+            continue
+        delimiter = _header_delimiter(path, str(sniffed[0]) if sniffed else ",")
+        if not newline:
+            try:  # the reader sniffs again, now with the delimiter fixed
+                con.execute(
+                    "DESCRIBE SELECT * FROM read_csv(?, header = true, delim = ?)",
+                    [str(path), delimiter],
+                )
+            except duckdb.Error as exc:
+                if _crlf_may_help(exc, path):
+                    continue
+        return delimiter, str(sniffed[1]) if sniffed else '"', newline
+    raise AssertionError("unreachable: the second pass returns or raises")
+
+
+def _crlf_may_help(exc: Exception, path: Path) -> bool:
+    with path.open("rb") as fh:
+        return "Error when sniffing" in str(exc) and b"\r\n" in fh.read(1 << 16)
+
+
+CRLF_OPTION = ", new_line = '\\r\\n'"
 
 
 def _header_delimiter(path: Path, sniffed: str) -> str:
