@@ -39,15 +39,16 @@ def _strip(text: str) -> str:
 
 
 def _attribute_name(name: str) -> bool:
-    """Names cxdata keeps as attributes: not a canonical synonym, not reserved, not blank."""
+    """Names cxdata keeps as attributes: not a canonical synonym, not reserved, not blank
+    (only white space counts as no header)."""
     key = normalise(name)
-    return bool(_strip(name)) and key not in SYNONYM_KEYS and name.lower() != "rowid"
+    return bool(_strip(name).strip()) and key not in SYNONYM_KEYS and name.lower() != "rowid"
 
 
 ATTRIBUTE_NAMES = st.lists(
     NAME_TEXT.map(lambda s: s.strip(SPACES)).filter(_attribute_name),
     max_size=3,
-    unique_by=lambda s: s.lower(),
+    unique_by=lambda s: s.strip().lower(),  # as the duplicate-header check compares
 )
 VALID_SCORE = st.one_of(
     st.integers(-3, 3).map(str),
