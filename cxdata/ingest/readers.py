@@ -138,10 +138,7 @@ def _reader_message(fmt: str, exc: Exception, path: Path, name: str) -> str:
     """The reader's first line, naming the file as the user knows it (not a temp path)."""
     first = str(exc).splitlines()[0].replace(str(path), name)
     if "Error when sniffing" in first:
-        first += (
-            " (no consistent delimiter and quoting found: check the quotes; a line break"
-            " inside a header cell is not supported)"
-        )
+        first += " (no consistent delimiter and quoting found: check the quotes)"
     return f"cannot be read as {fmt.upper()}: {first}"
 
 
