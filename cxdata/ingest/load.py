@@ -26,7 +26,7 @@ from cxdata.ingest.plan import (
     timestamp,
 )
 from cxdata.ingest.problems import IngestError, Problem
-from cxdata.ingest.readers import STAGE_TABLE, Staged, quote, stage_file
+from cxdata.ingest.readers import STAGE_TABLE, Staged, check_size, quote, stage_file
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.privacy import customer_id_expr
 from cxdata.store import CANONICAL_TEXT, Store
@@ -90,10 +90,11 @@ def ingest_file(
     name = name or path.name
     report = progress or (lambda _f, _m: None)
     cfg = store.settings
+    check_size(path, name, cfg.max_file_mb)  # before the hash thread reads it
     with ThreadPoolExecutor(max_workers=1) as pool, store.connect() as con:
         digest = pool.submit(sha256_of, path)
         report(0.05, f"Reading {name}")
-        staged = stage_file(con, path, sheet=sheet, name=name)
+        staged = stage_file(con, path, sheet=sheet, name=name, max_unpacked_mb=cfg.max_unpacked_mb)
         already = store_batch_with_sha(con, digest.result())
         if already is not None:
             return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
