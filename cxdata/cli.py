@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="Study name for rows without one (default: file name)")
     p.add_argument("--mapping", type=Path, help="Mapping file (TOML) for columns, wide, outcomes")
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    p = command("export", "Write every observation as CSV that cxdata ingest reads back the same.")
+    p.add_argument("file", type=Path, metavar="FILE")
     p = command("batches", "List imported batches.")
     p.add_argument("--json", action="store_true", help="Print JSON instead of a table")
     p = command("remove-batch", "Remove a batch and everything it brought.")
@@ -166,6 +168,20 @@ def _print_problems(exc: IngestError, limit: int) -> None:
         print(problem.line(), file=sys.stderr)
     if exc.total > limit:
         print(f"... and {exc.total - limit} more problems", file=sys.stderr)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from cxdata.export import ExportError, export_observations
+
+    try:
+        rows, mapping = export_observations(_store(args), args.file)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{rows:,} observations written to {args.file}")
+    if mapping is not None:
+        print(f"re-import with: cxdata ingest {args.file} --mapping {mapping}")
+    return 0
 
 
 def _batches(args: argparse.Namespace) -> int:
@@ -368,6 +384,7 @@ def _personas(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str, Any] = {
     "ingest": _ingest,
     "batches": _batches,
+    "export": _export,
     "remove-batch": _remove_batch,
     "erase": _erase,
     "audit": _audit,

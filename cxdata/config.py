@@ -37,6 +37,14 @@ class Settings:
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")
+    max_file_mb: float = _setting(
+        2000.0,
+        "Largest file an import reads, in MB; a bigger one is refused before reading (0: none).",
+    )
+    max_unpacked_mb: float = _setting(
+        500.0,
+        "Most an .xlsx may unpack to, in MB; a bigger one (a zip bomb) is refused unopened.",
+    )
     load_sample_on_empty: bool = _setting(
         True, "Load the sample data when the app starts on a store that never had data."
     )

@@ -329,3 +329,23 @@ def test_legacy_encoding_only_in_an_attribute_column_goes_to_the_staged_path(sto
     assert result.description == "CSV, Windows-1252, comma-separated, 2 rows"
     values = store.query_df("SELECT customer_id, value FROM customer_attributes ORDER BY 1")
     assert values.values.tolist() == [["C1", "North"], ["C2", "Köln"]]
+
+
+def test_both_paths_undo_the_export_formula_guard(tmp_path, write, monkeypatch):
+    """cxdata's CSV export writes `'=x` for a value `=x`; both paths read it back as `=x`,
+    in values and headers."""
+    path = write(
+        "guarded.csv",
+        "customer_id,stage,score,'=tier,plain\n'=C1,Purchase,1,'+x,''-y\nC2,Usage,2,'@z,ok\n",
+    )
+    contents = {}
+    for which in ("direct", "staged"):
+        store = Store.open(Settings(), tmp_path / which / "cx.duckdb")
+        with monkeypatch.context() as m:
+            _only(m, which)
+            ingest_file(store, path)
+        contents[which] = _contents(store)
+    assert contents["direct"] == contents["staged"]
+    attrs = [(a[1], a[2], a[5]) for a in contents["direct"]["attributes"]]
+    assert attrs == [("=C1", "=tier", "+x"), ("=C1", "plain", "'-y"),
+                     ("C2", "=tier", "@z"), ("C2", "plain", "ok")]  # fmt: skip

@@ -43,14 +43,19 @@ from cxdata.ingest.mapping import Mapping, detect_columns
 from cxdata.ingest.plan import Plan, build_plan, number, run, stage_catalogue, timestamp
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import (
-    CSV_SOURCE,
     Staged,
     csv_params,
+    csv_source,
+    duplicate_headers,
+    header_problems,
+    quote,
+    raw_header,
     rejected_lines,
-    sniff_delimiter,
+    sniff_csv,
     sniff_format,
     source_types,
     text_columns,
+    unguarded,
     utf8_label,
 )
 from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
@@ -98,12 +103,22 @@ def ingest_csv_direct(
     if not _insertion_order_kept(con):
         return None
     try:
-        delimiter = sniff_delimiter(con, path)
+        delimiter, quote_char, newline = sniff_csv(con, path)
+        raw = raw_header(con, path, delimiter, newline)
+        source = csv_source(newline)
         params = csv_params(path, delimiter)
-        types = source_types(con, CSV_SOURCE, params)
+        raw_types = source_types(con, source, params)
+        types = unguarded(raw_types)
         staged = Staged(name, "csv", list(types), types, 0, label, delimiter)
         columns = detect_columns(staged.headers, mapping, name)
     except (duckdb.Error, IngestError):
+        return None
+    # Header problems the staged path reports: repeated, empty or reserved headers.
+    if (
+        duplicate_headers(name, raw)
+        or any(h is None or not h.strip() for h in raw)
+        or header_problems(name, staged.headers)
+    ):
         return None
     framework_stages = stage_catalogue(con)
     plan = build_plan(staged, columns, mapping, store.settings, framework_stages is not None)
@@ -112,7 +127,7 @@ def ingest_csv_direct(
     # the rowid numbering: such files take the staged path, which numbers rows first.
     if plan.problems or len(plan.sources) != 1 or plan.codes_score:
         return None
-    reader = f"(SELECT {text_columns(types)} FROM {CSV_SOURCE})"
+    reader = f"(SELECT {text_columns(raw_types)} FROM {source})"
     params["study"] = study or Path(name).stem
     report(0.1, f"Reading and checking {name}")
     with store.write_lock():  # one writer per process, as every write
@@ -124,7 +139,10 @@ def ingest_csv_direct(
         try:
             if key_for_import(con, store.settings) is not None:  # pseudonymise was checked
                 raise _Fallback
-            _insert_checked(con, plan, mapping, store, reader, params)
+            # Read without quoting (the sniffer found none, or quotes that do not pair up),
+            # a value starting with a quote is an unclosed one: any such row fails.
+            unquoted = staged.headers if quote_char in ("", "(empty)") else []
+            _insert_checked(con, plan, mapping, store, reader, params, unquoted)
             result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest)
             if not result.already_imported:
                 record_import(con, actor, result, digest.result(), store.settings)
@@ -150,13 +168,17 @@ def _insert_checked(
     store: Store,
     reader: str,
     params: dict[str, Any],
+    unquoted: list[str],
 ) -> None:
-    """INSERT the file's rows as pending observations; raises if any row fails a rule."""
+    """INSERT the file's rows as pending observations; raises if any row fails a rule or
+    has a value in an `unquoted` column that starts with a quote."""
     rules = rules_for(plan, mapping, store.settings)
     for rule in rules:
         params.update(rule.params)
-    failing = " OR ".join(f"({rule.condition})" for rule in rules)
-    guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if rules else "0"
+    conditions = [rule.condition for rule in rules]
+    conditions += [f"starts_with({quote(c)}, '\"')" for c in unquoted]
+    failing = " OR ".join(f"({c})" for c in conditions)
+    guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if conditions else "0"
     select = observation_values(plan, plan.sources[0], str(PENDING_BATCH), guard)
     # The rules and the values parse the score and the timestamp several times (DuckDB
     # does not share work inside CASE): parse each once, below, and refer to the result.

@@ -16,7 +16,7 @@ from cxdata.ingest.direct import ingest_csv_direct
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
 from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
 from cxdata.ingest.problems import IngestError, Problem
-from cxdata.ingest.readers import STAGE_TABLE, Staged, stage_file
+from cxdata.ingest.readers import STAGE_TABLE, Staged, check_size, stage_file
 from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.ingest.write import (
@@ -62,6 +62,7 @@ def ingest_file(
     mapping = mapping or Mapping()
     name = name or path.name
     report = progress or (lambda _f, _m: None)
+    check_size(path, name, store.settings.max_file_mb)  # before the hash thread reads it
     with ThreadPoolExecutor(max_workers=1) as pool, store.connect() as con:
         digest = pool.submit(sha256_of, path)
         report(0.05, f"Reading {name}")
@@ -91,7 +92,7 @@ def _ingest_staged(
 ) -> IngestResult:
     """The detailed path: stage the file as text, check every row, list every problem."""
     cfg = store.settings
-    staged = stage_file(con, path, sheet=sheet, name=name)
+    staged = stage_file(con, path, sheet=sheet, name=name, max_unpacked_mb=cfg.max_unpacked_mb)
     already = store_batch_with_sha(con, digest.result())
     if already is not None:
         return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
