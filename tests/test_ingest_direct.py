@@ -349,3 +349,20 @@ def test_both_paths_undo_the_export_formula_guard(tmp_path, write, monkeypatch):
     attrs = [(a[1], a[2], a[5]) for a in contents["direct"]["attributes"]]
     assert attrs == [("=C1", "=tier", "+x"), ("=C1", "plain", "'-y"),
                      ("C2", "=tier", "@z"), ("C2", "plain", "ok")]  # fmt: skip
+
+
+@pytest.mark.parametrize("column", ["region", "stage"])
+def test_an_unclosed_quote_is_reported_by_the_staged_path(store, write, column):
+    """Quotes that do not pair up make the sniffer read without quoting: the direct path
+    fails on a value starting with a quote, in an attribute column (checked in the table
+    of distinct values) as in a column the insert reads, and the staged path reports it."""
+    rows = {"region": 'C1,Usage,1,"North\nC2,Usage,2,South\n',
+            "stage": 'C1,Usage,1,North\nC2,"Usage,2,South\n'}  # fmt: skip
+    with pytest.raises(IngestError) as err:
+        ingest_file(store, write("q.csv", "customer_id,stage,score,region\n" + rows[column]))
+    problems = [(p.row, p.column, p.reason) for p in err.value.problems if p.severity == "error"]
+    row = 2 if column == "region" else 3
+    assert problems == [
+        (row, column, "a quote is not closed (the file's quotes do not pair up, so none were read)")
+    ]
+    assert store.stats()["batches"] == 0

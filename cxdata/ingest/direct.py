@@ -61,10 +61,12 @@ from cxdata.ingest.readers import (
 from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import rules_for, stage_warning
 from cxdata.ingest.write import (
+    CUSTOMER_VALUES,
     collect_customer_values,
     infer_types,
     known_stages,
     observation_values,
+    plan_value_columns,
     record_batch,
     record_import,
     write_customer_values,
@@ -140,10 +142,16 @@ def ingest_csv_direct(
             if key_for_import(con, store.settings) is not None:  # pseudonymise was checked
                 raise _Fallback
             # Read without quoting (the sniffer found none, or quotes that do not pair up),
-            # a value starting with a quote is an unclosed one: any such row fails.
+            # a value starting with a quote is an unclosed one: the insert fails on one in
+            # the columns it reads, `_finish` on one in the attribute and outcome columns
+            # (checked in their small table of distinct values, so the insert need not
+            # read them).
             unquoted = staged.headers if quote_char in ("", "(empty)") else []
-            _insert_checked(con, plan, mapping, store, reader, params, unquoted)
-            result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest)
+            later = set(plan_value_columns(plan))
+            now = [c for c in unquoted if c not in later]
+            _insert_checked(con, plan, mapping, store, reader, params, now)
+            result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest,
+                             [c for c in unquoted if c in later])  # fmt: skip
             if not result.already_imported:
                 record_import(con, actor, result, digest.result(), store.settings)
         except (_Fallback, PseudonymError, duckdb.Error):
@@ -203,6 +211,7 @@ def _finish(
     reader: str,
     params: dict[str, Any],
     digest: Future[str],
+    unquoted: list[str],
 ) -> IngestResult:
     """Check what the insert cannot (rejected lines, observation ids), number the rows,
     then write attributes and the batch record (the caller commits or rolls back)."""
@@ -236,7 +245,7 @@ def _finish(
     # columns it reads: a Windows-1252 value in an attribute column is rejected only by
     # this second read (the staged path then reads the file in its legacy encoding). Done
     # before the batch id is drawn, as a sequence does not roll back.
-    if rejected_lines(con):
+    if rejected_lines(con) or _starts_with_quote(con, unquoted):
         raise _Fallback
     batch_row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
     assert batch_row is not None
@@ -267,6 +276,15 @@ def _finish(
         warnings=warnings,
         description=staged.describe(),
     )
+
+
+def _starts_with_quote(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
+    """Does a value of these CUSTOMER_VALUES columns start with a quote?"""
+    if not columns:
+        return False
+    found = " OR ".join(f"starts_with({quote(c)}, '\"')" for c in columns)
+    row = con.execute(f"SELECT count(*) FROM {CUSTOMER_VALUES} WHERE {found}").fetchone()
+    return bool(row and row[0])
 
 
 def _ids_already_stored(con: duckdb.DuckDBPyConnection) -> bool:
