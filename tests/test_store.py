@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import pytest
 
 from cxdata.config import Settings
@@ -142,3 +143,14 @@ def test_writer_waits_for_the_lock_then_succeeds(tmp_path, write):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_memory_cap_applies_unless_a_read_opts_out(tmp_path):
+    store = Store.open(Settings(memory_limit_mb=300), tmp_path / "cap.duckdb")
+    default = duckdb.connect(":memory:").execute("SELECT current_setting('memory_limit')")
+    with store.connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("286.1 MiB",)
+    with store.connect(bounded=False) as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert limit == default.fetchone()
+        assert limit != ("286.1 MiB",)
