@@ -6,8 +6,10 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import pandas as pd
@@ -166,9 +168,42 @@ FILTER_COLUMNS = {
 }
 
 
+_FileState = tuple[tuple[int, int, int] | None, ...]
+_versions: dict[Path, tuple[_FileState, str]] = {}
+_versions_lock = threading.Lock()
+
+
+def _file_state(db: Path) -> _FileState:
+    """(inode, size, mtime_ns) of the database file and of its write-ahead log (None when
+    absent): every commit, by this process or another, appends to the log or (at a
+    checkpoint) rewrites the file, and reads change neither."""
+
+    def state(path: Path) -> tuple[int, int, int] | None:
+        try:
+            st_ = path.stat()
+        except FileNotFoundError:
+            return None
+        return (st_.st_ino, st_.st_size, st_.st_mtime_ns)
+
+    return (state(db), state(db.with_name(db.name + ".wal")))
+
+
 def refresh_version(s: Store) -> str:
-    """Read the data version once per run (the router does it); pages use `data_version`."""
-    st.session_state["data_version"] = version = s.data_version()
+    """Read the data version once per run (the router does it); pages use `data_version`.
+
+    The version is queried again only when the database file or its log changed since it
+    was last read (a DuckDB open costs tens of ms; an `os.stat` microseconds). The files
+    are looked at before the query, so a commit racing with it is seen on the next run."""
+    before = _file_state(s.path)
+    with _versions_lock:
+        known = _versions.get(s.path)
+    if known is not None and known[0] == before:
+        version = known[1]
+    else:
+        version = s.data_version()
+        with _versions_lock:
+            _versions[s.path] = (before, version)
+    st.session_state["data_version"] = version
     return version
 
 
@@ -328,6 +363,33 @@ def moments_table(
     return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class ChartView:
+    """A chart as the page shows it: the Altair chart (for the SVG and PNG downloads) and
+    the Vega-Lite spec `st.altair_chart` would make of it, converted once. Converting
+    (`to_dict` with jsonschema validation, data to Arrow) costs ~45 ms per heatmap, far
+    more than the cached query behind it."""
+
+    chart: alt.TopLevelMixin
+    spec: dict[str, Any]
+
+
+def chart_view(chart: alt.TopLevelMixin) -> ChartView:
+    # Streamlit's own conversion (theme, Arrow datasets, thread-safe Altair globals), so
+    # `show_chart` sends exactly what `st.altair_chart(chart)` would.
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    return ChartView(chart, _convert_altair_to_vega_lite_spec(cast("alt.Chart", chart)))
+
+
+def show_chart(view: ChartView, key: str | None = None, selectable: bool = False) -> Any:
+    """Render a cached chart; with `selectable`, clicks rerun the page and the returned
+    event holds the selection (as `st.altair_chart(..., on_select="rerun")`)."""
+    if selectable:
+        return st.vega_lite_chart(view.spec, on_select="rerun", key=key)
+    return st.vega_lite_chart(view.spec, key=key)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def heatmap_chart(
     db_path: str,
@@ -339,16 +401,19 @@ def heatmap_chart(
     thresholds: tuple[float, float],
     stages: tuple[str, ...],
     row_order: tuple[str, ...] | None = None,
-) -> alt.Chart:
-    """The heatmap of `scores(..., (by,), filters)`, built once per data version: building
-    an Altair chart costs more than the cached query behind it."""
+) -> ChartView:
+    """The heatmap of `scores(..., (by,), filters)`, built and converted once per data
+    version, filters and titles (cache_resource: the same object on every rerun)."""
     data = scores(db_path, version, (by,), filters)
-    return heatmap(data, by, row_title, list(stages), title, *thresholds,
-                   list(row_order) if row_order else None)  # fmt: skip
+    return chart_view(
+        heatmap(data, by, row_title, list(stages), title, *thresholds,
+                list(row_order) if row_order else None)
+    )  # fmt: skip
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def emotion_curve_chart(
     db_path: str, version: str, by: str, filters: Filters, stages: tuple[str, ...], title: str
-) -> alt.Chart:
-    return emotion_curve(scores(db_path, version, (by,), filters), by, list(stages), title)
+) -> ChartView:
+    data = scores(db_path, version, (by,), filters)
+    return chart_view(emotion_curve(data, by, list(stages), title))
