@@ -57,7 +57,7 @@ show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
 curve_title = f"How does the experience evolve along the journey, by {label}?"
 ui.show_chart(ui.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
 
-order = tuple(ui.touchpoints_in_journey_order(by_touchpoint, stages))
+order = ui.touchpoint_order(db, version, filters, journey)
 title = "Which touchpoints delight or disappoint?"
 chart = ui.heatmap_chart(
     db, version, "touchpoint", filters, "Touchpoint", title, thresholds, journey, order

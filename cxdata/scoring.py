@@ -52,6 +52,15 @@ def check_dimensions(by: list[str], attributes: list[str]) -> None:
             raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
 
 
+def _check_names(con: duckdb.DuckDBPyConnection, by: list[str]) -> None:
+    """`check_dimensions` without reading every attribute name when all are known: an
+    attribute needs only a probe (DISTINCT over customer_attributes is ~50 ms at 10M)."""
+    fixed = {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS}
+    probe = "SELECT 1 FROM customer_attributes WHERE name = ? LIMIT 1"
+    if any(n not in fixed and con.execute(probe, [n]).fetchone() is None for n in by):
+        check_dimensions(by, _attribute_names(con))  # raises, listing the choices
+
+
 def _customer_level(name: str) -> bool:
     """Personas and attributes describe customers; the other dimensions each observation."""
     return name not in (*OBSERVATION_DIMENSIONS, "month")
@@ -132,7 +141,7 @@ def stage_scores(
     # One connection for the name check, the query and the stage order: each DuckDB open
     # starts with a cold buffer pool. A read, so without the import memory cap.
     with store.connect(bounded=False) as con:
-        check_dimensions(by, _attribute_names(con) if by else [])
+        _check_names(con, by)
         df = score_expr(ibis.duckdb.from_connection(con), by, filters).to_pandas()
         order = journey_order(con, df["stage"].unique())
     return finish(df, by, order, store.settings)
@@ -191,7 +200,7 @@ def cell_observations(
     """The observations behind one heatmap cell, most negative first, with their notes."""
     dims = [by] if by else []
     with store.connect(bounded=False) as con:
-        check_dimensions(dims, _attribute_names(con) if by else [])
+        _check_names(con, dims)
         backend = ibis.duckdb.from_connection(con)
         attrs = backend.table("customer_attributes")
         obs = _with_dimensions(backend, filters.apply(backend.table("observations"), attrs), dims)
