@@ -32,7 +32,9 @@ class Settings:
         30.0, 'How long a writer waits for another process\'s write lock before "busy".'
     )
     memory_limit_mb: int = _setting(
-        1024, "DuckDB memory limit; bigger imports spill to a temp folder beside the database."
+        1024,
+        "DuckDB memory limit of imports and other writes; bigger imports spill to a temp folder "
+        "beside the database. Scores and heatmaps read with DuckDB's default (80% of RAM).",
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")

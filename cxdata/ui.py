@@ -40,15 +40,27 @@ def store() -> Store:
     return _store(str(Settings.from_env().db_path))
 
 
+_offered: set[tuple[Path, int]] = set()
+
+
 def ensure_data(s: Store) -> None:
-    """On the very first start (a store that never had data) load the sample data set."""
-    if not s.settings.load_sample_on_empty or s.get_meta("sample_offered"):
+    """On the very first start (a store that never had data) load the sample data set.
+    Once offered, the database file (path and inode) is remembered, so later reruns open
+    no DuckDB connection for it."""
+    if not s.settings.load_sample_on_empty:
+        return
+    db_file = (s.path, s.path.stat().st_ino)
+    if db_file in _offered:
+        return
+    if s.get_meta("sample_offered"):
+        _offered.add(db_file)
         return
     if s.stats()["batches"] == 0:
         bar = st.progress(0.0, "Loading the sample data set…")
         load_sample(s, progress=lambda f, m: bar.progress(f, m))
         bar.empty()
     s.set_meta("sample_offered", "yes")
+    _offered.add(db_file)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
