@@ -39,10 +39,10 @@ thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
 label = segment.replace("_", " ")
 
 
-def show(chart, data, by: str, name: str) -> None:  # type: ignore[no-untyped-def]
+def show(view: ui.ChartView, data, by: str, name: str) -> None:  # type: ignore[no-untyped-def]
     """A heatmap, its downloads, and the observations behind a clicked cell."""
-    event = st.altair_chart(chart, on_select="rerun", key=name)
-    ui.downloads(chart, data, name)
+    event = ui.show_chart(view, key=name, selectable=True)
+    ui.downloads(view.chart, data, name)
     for cell in ui.selected_cells(event):
         st.markdown(
             f"**Observations behind {cell['stage']} × {cell['row']}** "
@@ -57,9 +57,9 @@ title = f"Which stages delight or disappoint which {label}?"
 chart = ui.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
 show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
 curve_title = f"How does the experience evolve along the journey, by {label}?"
-st.altair_chart(ui.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
+ui.show_chart(ui.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
 
-order = tuple(ui.touchpoints_in_journey_order(by_touchpoint, stages))
+order = ui.touchpoint_order(db, version, filters, journey)
 title = "Which touchpoints delight or disappoint?"
 chart = ui.heatmap_chart(
     db, version, "touchpoint", filters, "Touchpoint", title, thresholds, journey, order

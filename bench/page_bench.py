@@ -134,6 +134,8 @@ TIMED_CALLS = [
     ("cxdata.ui", "heatmap_chart"),
     ("cxdata.ui", "emotion_curve_chart"),
     ("cxdata.ui", "touchpoints_in_journey_order"),
+    ("cxdata.ui", "touchpoint_order"),
+    ("cxdata.ui", "show_chart"),
     ("cxdata.ui", "downloads"),
     ("cxdata.store", "Store.data_version"),
     ("cxdata.store", "Store.get_meta"),

@@ -13,16 +13,18 @@ Two aggregates, as the Journey heatmaps page asks for them:
 The contenders compute the same numbers on a private copy of the same database file, in
 this process:
 
-- cxdata: ``cxdata.scoring.stage_scores`` (Ibis over a short-lived DuckDB connection with
-  the store's settings, plus its own small queries and the pandas finish: CI, net, verdict);
+- cxdata: ``cxdata.scoring.stage_scores`` (one short-lived DuckDB connection per call for
+  the name check, the Ibis query and the stage order, then the pandas finish: CI, net,
+  verdict). Reads open it with ``Store.connect()``: DuckDB's default memory
+  limit, as the limit below; the store's ``memory_limit_mb`` caps imports and writes;
 - sql: the hand-written DuckDB query on an open connection that has run it once, with
   DuckDB's default settings: the limit. For the segment query the limit aggregates per
   customer and stage first, then joins the segment values; joining first is timed beside
   it for comparison;
-- sql_cx_memory: the same query on a warm connection with cxdata's DuckDB memory limit
-  (``memory_limit_mb``): what the engine setting alone costs;
-- sql_fresh: the same query on a connection opened for it with cxdata's settings, as
-  cxdata's store connects: what reopening the database costs;
+- sql_cx_memory: the same query on a warm connection under the store's import memory cap
+  (``memory_limit_mb``): what the reads would cost if they kept it (they did before);
+- sql_fresh: the same query on a connection opened for it with the configuration of
+  cxdata's reads (DuckDB's defaults): what reopening the database costs;
 - pandas: the observations and attributes read into DataFrames once (load time reported
   on its own, not in the ratios), then merge + two groupbys, as an analyst would write it
   (the peer).
@@ -481,17 +483,28 @@ def _pandas(obs: pd.DataFrame, attrs: pd.DataFrame, group: str) -> tuple[float, 
     return time.perf_counter() - start, out
 
 
-def store_config(store: Store) -> dict[str, str]:
-    """The DuckDB configuration cxdata's store connects with (its memory limit)."""
-    limit = getattr(store.settings, "memory_limit_mb", None)
-    return {"memory_limit": f"{limit}MB"} if limit else {}
+def read_config(store: Store) -> dict[str, str]:
+    """The DuckDB configuration of cxdata's read connections, as DuckDB reports it."""
+    with store.connect() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    default = duckdb.connect(":memory:")
+    try:
+        same = limit == default.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        default.close()
+    return {} if same else {"memory_limit": str(limit[0]) if limit else ""}
+
+
+def cap_config(store: Store) -> dict[str, str]:
+    """The store's import memory cap (``memory_limit_mb``) as a DuckDB configuration."""
+    return {"memory_limit": f"{store.settings.memory_limit_mb}MB"}
 
 
 CONTENDERS = {
-    "cxdata": "cxdata.scoring.stage_scores (fresh connection per call, the store's settings)",
+    "cxdata": "cxdata.scoring.stage_scores (one fresh read connection per call)",
     "sql": "hand-written SQL, warm connection, DuckDB defaults: the limit",
-    "sql_cx_memory": "the same SQL, warm connection, with cxdata's DuckDB memory limit",
-    "sql_fresh": "the same SQL on a fresh connection with cxdata's settings, as cxdata connects",
+    "sql_cx_memory": "the same SQL, warm connection, under the store's import memory cap",
+    "sql_fresh": "the same SQL on a fresh connection configured as cxdata's reads",
     "pandas": "pandas merge + groupby on DataFrames loaded once: the peer",
 }
 
@@ -502,7 +515,8 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
     store = Store.open(Settings(), db)
     queries = sql_queries(segment)
     groups = {"touchpoint": "touchpoint", "segment": segment}
-    cx_config = store_config(store)
+    cx_config = read_config(store)
+    cap = cap_config(store)
 
     start = time.perf_counter()
     obs, attrs = load_pandas(db)
@@ -519,7 +533,7 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
         limit_sql = next(iter(queries[query].values()))
         runs[f"{query}/cxdata"] = lambda g=group: _cxdata(store, g)
         runs[f"{query}/sql"] = lambda s=limit_sql: _sql(db, s, segment, {})
-        runs[f"{query}/sql_cx_memory"] = lambda s=limit_sql: _sql(db, s, segment, cx_config)
+        runs[f"{query}/sql_cx_memory"] = lambda s=limit_sql: _sql(db, s, segment, cap)
         runs[f"{query}/sql_fresh"] = lambda s=limit_sql: _sql_fresh(db, s, segment, cx_config)
         for spelling, sql in list(queries[query].items())[1:]:
             runs[f"{query}/sql ({spelling})"] = lambda s=sql: _sql(db, s, segment, {})
@@ -561,6 +575,7 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
     return {
         "contenders": CONTENDERS,
         "cxdata_duckdb_config": cx_config,
+        "import_memory_cap": cap,
         "queries": results,
         "pandas_load_seconds": load,
         "pandas_frames_mb": memory,
@@ -571,7 +586,10 @@ def print_table(rows: int, found: dict[str, Any]) -> None:
     print(f"\n{rows:,} observations; seconds, best (median) of the timed runs")
     for name, what in found["contenders"].items():
         print(f"  {name:<14} {what}")
-    print(f"  (cxdata's DuckDB configuration: {found['cxdata_duckdb_config'] or 'defaults'})")
+    print(
+        f"  (cxdata's read connections: {found['cxdata_duckdb_config'] or 'DuckDB defaults'}; "
+        f"import cap: {found['import_memory_cap']})"
+    )
     columns = ["cxdata", "sql", "sql_cx_memory", "sql_fresh", "pandas"]
     header = f"{'query':<21}" + "".join(f" {c:>15}" for c in columns)
     header += f" {'cxdata/sql':>10} {'cx/sql_cx_mem':>13} {'pandas/cxdata':>13}"

@@ -33,7 +33,9 @@ class Settings:
         30.0, 'How long anyone waits for another process\'s turn at the database before "busy".'
     )
     memory_limit_mb: int = _setting(
-        1024, "DuckDB memory limit; bigger imports spill to a temp folder beside the database."
+        1024,
+        "DuckDB memory limit of the process (all its connections); beyond it DuckDB spills to a "
+        "temp folder beside the database.",
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")

@@ -12,7 +12,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,8 +235,12 @@ class Store:
     def ibis(self) -> Iterator[IbisBackend]:
         """An Ibis backend over a short-lived connection: analytics are Ibis expressions."""
         with self.connect() as con:
-            backend = IbisBackend if self.sandbox is None else _LockedIbisBackend
-            yield backend.from_connection(con)
+            yield self.ibis_on(con)
+
+    def ibis_on(self, con: duckdb.DuckDBPyConnection) -> IbisBackend:
+        """Ibis over a connection already open (in the sandbox Ibis may not run its SETs)."""
+        backend = IbisBackend if self.sandbox is None else _LockedIbisBackend
+        return backend.from_connection(con)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -353,21 +357,9 @@ class Store:
         )
 
     def stage_order(self) -> list[str]:
-        """Known stages in journey order: the active framework's, then the configured
-        order (mapping files), then the others by first appearance."""
-        df = self.query_df(
-            """WITH fw AS (SELECT name, 0 AS k, position AS p, 0 AS b, 0 AS r
-                           FROM framework_stages
-                           WHERE version = (SELECT max(version) FROM framework_versions)),
-                    cfg AS (SELECT name, 1, position, 0, 0 FROM stages),
-                    seen AS (SELECT stage, 2, 0, min(batch_id), min(source_row)
-                             FROM observations GROUP BY stage),
-                    ranked AS (SELECT name, row_number() OVER (ORDER BY k, p, b, r) AS o
-                               FROM (SELECT * FROM fw UNION ALL SELECT * FROM cfg
-                                     UNION ALL SELECT * FROM seen))
-               SELECT name AS stage FROM ranked GROUP BY name ORDER BY min(o)"""
-        )
-        return [str(s) for s in df["stage"]]
+        """Known stages in journey order (see `journey_order`)."""
+        with self.connect() as con:
+            return journey_order(con)
 
     def stats(self) -> dict[str, Any]:
         """Headline counts: observations, customers, batches and stages in journey order."""
@@ -431,6 +423,38 @@ class Store:
 def _quoted(name: str) -> str:
     """An SQL identifier in double quotes (a database name DuckDB took from the file name)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+_CATALOGUED_STAGES = """
+    WITH named AS (SELECT name, 0 AS k, position AS p FROM framework_stages
+                   WHERE version = (SELECT max(version) FROM framework_versions)
+                   UNION ALL SELECT name, 1, position FROM stages),
+         ranked AS (SELECT name, row_number() OVER (ORDER BY k, p) AS o FROM named)
+    SELECT name FROM ranked GROUP BY name ORDER BY min(o)"""
+
+
+def journey_order(
+    con: duckdb.DuckDBPyConnection, present: Iterable[str] | None = None
+) -> list[str]:
+    """Stages in journey order: the active framework's, then the configured order (mapping
+    files), then the others by first appearance (batch, then source row).
+
+    With `present` (the stages a result holds) the observations are scanned only for
+    stages the framework and the configuration do not name, usually none."""
+    known = [str(name) for (name,) in con.execute(_CATALOGUED_STAGES).fetchall()]
+    condition, params = "", []
+    if present is not None:
+        missing = sorted(set(present) - set(known))
+        if not missing:
+            return known
+        condition, params = "WHERE list_contains(?, stage)", [missing]
+    seen = con.execute(
+        f"SELECT stage FROM observations {condition} GROUP BY stage "  # noqa: S608 (fixed text)
+        "ORDER BY min(batch_id), min(source_row)",
+        params,
+    ).fetchall()
+    named = set(known)
+    return known + [str(stage) for (stage,) in seen if stage not in named]
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -6,9 +6,10 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import pandas as pd
@@ -57,16 +58,27 @@ def store() -> Store:
     return _store(str(Settings.from_env().db_path))
 
 
+_offered: set[tuple[Path, int]] = set()
+
+
 def ensure_data(s: Store, actor: str) -> None:
     """On the very first start (a store that never had data) load the sample data set;
-    the audit trail names whoever opened the app then."""
-    if not s.settings.load_sample_on_empty or s.get_meta("sample_offered"):
+    the audit trail names whoever opened the app then. Once offered, the database file
+    (path and inode) is remembered, so later reruns open no DuckDB connection for it."""
+    if not s.settings.load_sample_on_empty:
+        return
+    db_file = (s.path, s.path.stat().st_ino)
+    if db_file in _offered:
+        return
+    if s.get_meta("sample_offered"):
+        _offered.add(db_file)
         return
     if s.stats()["batches"] == 0:
         bar = st.progress(0.0, "Loading the sample data set…")
         load_sample(s, progress=lambda f, m: bar.progress(f, m), actor=actor)
         bar.empty()
     s.set_meta("sample_offered", "yes")
+    _offered.add(db_file)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -200,9 +212,42 @@ FILTER_COLUMNS = {
 }
 
 
+_FileState = tuple[tuple[int, int, int] | None, ...]
+_versions: dict[Path, tuple[_FileState, str]] = {}
+_versions_lock = threading.Lock()
+
+
+def _file_state(db: Path) -> _FileState:
+    """(inode, size, mtime_ns) of the database file and of its write-ahead log (None when
+    absent): every commit, by this process or another, appends to the log or (at a
+    checkpoint) rewrites the file, and reads change neither."""
+
+    def state(path: Path) -> tuple[int, int, int] | None:
+        try:
+            st_ = path.stat()
+        except FileNotFoundError:
+            return None
+        return (st_.st_ino, st_.st_size, st_.st_mtime_ns)
+
+    return (state(db), state(db.with_name(db.name + ".wal")))
+
+
 def refresh_version(s: Store) -> str:
-    """Read the data version once per run (the router does it); pages use `data_version`."""
-    st.session_state["data_version"] = version = s.data_version()
+    """Read the data version once per run (the router does it); pages use `data_version`.
+
+    The version is queried again only when the database file or its log changed since it
+    was last read (a DuckDB open costs tens of ms; an `os.stat` microseconds). The files
+    are looked at before the query, so a commit racing with it is seen on the next run."""
+    before = _file_state(s.path)
+    with _versions_lock:
+        known = _versions.get(s.path)
+    if known is not None and known[0] == before:
+        version = known[1]
+    else:
+        version = s.data_version()
+        with _versions_lock:
+            _versions[s.path] = (before, version)
+    st.session_state["data_version"] = version
     return version
 
 
@@ -264,6 +309,16 @@ def touchpoints_in_journey_order(scores: pd.DataFrame, stages: list[str]) -> lis
     position = {s: i for i, s in enumerate(stages)}
     ordered = scores.assign(_p=scores["stage"].map(position)).sort_values(["_p", "touchpoint"])
     return list(dict.fromkeys(ordered["touchpoint"].astype(str)))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def touchpoint_order(
+    db_path: str, version: str, filters: Filters, stages: tuple[str, ...]
+) -> tuple[str, ...]:
+    """`touchpoints_in_journey_order` of the stage x touchpoint scores, once per data version
+    and filters (sorting on every rerun cost ~10 ms)."""
+    data = scores(db_path, version, ("touchpoint",), filters)
+    return tuple(touchpoints_in_journey_order(data, list(stages)))
 
 
 def selected_cells(event: object) -> list[dict[str, str]]:
@@ -375,6 +430,33 @@ def moments_table(
     return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class ChartView:
+    """A chart as the page shows it: the Altair chart (for the SVG and PNG downloads) and
+    the Vega-Lite spec `st.altair_chart` would make of it, converted once. Converting
+    (`to_dict` with jsonschema validation, data to Arrow) costs ~45 ms per heatmap, far
+    more than the cached query behind it."""
+
+    chart: alt.TopLevelMixin
+    spec: dict[str, Any]
+
+
+def chart_view(chart: alt.TopLevelMixin) -> ChartView:
+    # Streamlit's own conversion (theme, Arrow datasets, thread-safe Altair globals), so
+    # `show_chart` sends exactly what `st.altair_chart(chart)` would.
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    return ChartView(chart, _convert_altair_to_vega_lite_spec(cast("alt.Chart", chart)))
+
+
+def show_chart(view: ChartView, key: str | None = None, selectable: bool = False) -> Any:
+    """Render a cached chart; with `selectable`, clicks rerun the page and the returned
+    event holds the selection (as `st.altair_chart(..., on_select="rerun")`)."""
+    if selectable:
+        return st.vega_lite_chart(view.spec, on_select="rerun", key=key)
+    return st.vega_lite_chart(view.spec, key=key)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def heatmap_chart(
     db_path: str,
@@ -386,19 +468,22 @@ def heatmap_chart(
     thresholds: tuple[float, float],
     stages: tuple[str, ...],
     row_order: tuple[str, ...] | None = None,
-) -> alt.Chart:
-    """The heatmap of `scores(..., (by,), filters)`, built once per data version: building
-    an Altair chart costs more than the cached query behind it."""
+) -> ChartView:
+    """The heatmap of `scores(..., (by,), filters)`, built and converted once per data
+    version, filters and titles (cache_resource: the same object on every rerun)."""
     data = scores(db_path, version, (by,), filters)
-    return heatmap(data, by, row_title, list(stages), title, *thresholds,
-                   list(row_order) if row_order else None)  # fmt: skip
+    return chart_view(
+        heatmap(data, by, row_title, list(stages), title, *thresholds,
+                list(row_order) if row_order else None)
+    )  # fmt: skip
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def emotion_curve_chart(
     db_path: str, version: str, by: str, filters: Filters, stages: tuple[str, ...], title: str
-) -> alt.Chart:
-    return emotion_curve(scores(db_path, version, (by,), filters), by, list(stages), title)
+) -> ChartView:
+    data = scores(db_path, version, (by,), filters)
+    return chart_view(emotion_curve(data, by, list(stages), title))
 
 
 # Who is acting: local mode is one person (a local admin); team mode needs a login and a

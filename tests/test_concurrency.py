@@ -93,7 +93,8 @@ class Session:
             if m := ALREADY.search(text):
                 self.already.append(int(m[1]))
                 return
-        raise AssertionError(f"session {self.number}: no import result for {name}: {messages}")
+        errors = [e.value for e in at.error]
+        raise AssertionError(f"session {self.number}: no import result for {name}: {errors}")
 
     def _check(self, at: AppTest) -> None:
         self.shown_problems += _texts(at)

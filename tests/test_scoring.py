@@ -11,7 +11,7 @@ import pytest
 
 from cxdata.config import Settings
 from cxdata.filters import FilterError, Filters
-from cxdata.ingest import ingest_file, load_sample
+from cxdata.ingest import Mapping, ingest_file, load_sample
 from cxdata.sample import PERSONAS, SAMPLE_DIR, TRUTH_FILE
 from cxdata.scoring import cell_observations, stage_scores, totals
 from cxdata.store import Store
@@ -77,6 +77,15 @@ def test_groups_by_touchpoint_channel_attribute_and_month(small):
 
 def test_stages_come_in_journey_order(small):
     assert list(stage_scores(small)["stage"]) == ["Purchase", "Delivery"]
+
+
+def test_configured_stages_first_then_the_others_by_first_appearance(store, write):
+    log = "customer_id,stage,score\nC1,Usage,1\nC2,Purchase,2\nC3,Awareness,1\nC4,Delivery,-1\n"
+    ingest_file(store, write("a.csv", log), mapping=Mapping(stage_order=("Delivery", "Purchase")))
+    ingest_file(store, write("b.csv", "customer_id,stage,score\nC5,Advocacy,3\n"))
+    expected = ["Delivery", "Purchase", "Usage", "Awareness", "Advocacy"]
+    assert store.stage_order() == expected
+    assert list(stage_scores(store)["stage"]) == expected
 
 
 @pytest.mark.parametrize(

@@ -143,3 +143,9 @@ def test_writer_waits_for_the_lock_then_succeeds(tmp_path, write):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_memory_cap_applies_to_every_connection(tmp_path):
+    store = Store.open(Settings(memory_limit_mb=300), tmp_path / "cap.duckdb")
+    with store.connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("286.1 MiB",)

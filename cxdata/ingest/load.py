@@ -111,6 +111,9 @@ def _ingest_staged(
         unknown_stages(con, staged, plan, known) if "stage" in columns or mapping.is_wide else []
     )
     errors = staged.problems + plan.problems + problems
+    if errors and (already := store_batch_with_sha(con, digest.result())) is not None:
+        # another session imported this very file while we checked it
+        return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
     if errors:
         errors.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise IngestError(errors + warnings, len(staged.problems + plan.problems) + total)
