@@ -1,16 +1,20 @@
 """Filters that compose with every query over observations (Ibis predicates).
 
 Column names come from users (CLI `--where`, UI widgets), so each is checked against the
-schema: a canonical observation column or an attribute name present in the store.
+schema: a canonical observation column or an attribute name present in the store. The
+values reach DuckDB as bound parameters: they are inserted into a temporary table of the
+query's connection, and the predicates are semi-joins against it (never SQL text).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
+from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.store import StoreError
 
@@ -80,15 +84,20 @@ class Filters:
                 raise FilterError(f'unknown column "{name}" in "{text}"; known: {known}')
         return cls.build(columns, attributes, date_from, date_to)
 
-    def apply(self, obs: ir.Table, attributes: ir.Table) -> ir.Table:
-        """Observations that pass every condition."""
-        for name, values in self.columns:
+    def apply(self, backend: IbisBackend) -> ir.Table:
+        """The store's observations that pass every condition."""
+        obs = backend.table("observations")
+        values = self._values_table(backend)
+        for name, _ in self.columns:
             if name not in OBSERVATION_FILTERS:
                 raise FilterError(f'unknown observation column "{name}"')
-            obs = obs.filter(obs[name].isin(list(values)))
-        for name, values in self.attributes:
+            obs = obs.filter(obs[name].isin(_allowed(values, "column", name)))
+        if self.attributes:
+            attributes = backend.table("customer_attributes")
+        for name, _ in self.attributes:
+            allowed = _allowed(values, "attribute", name)
             matching = attributes.filter(
-                (attributes.name == name) & attributes.value.isin(list(values))
+                (attributes.name == name) & attributes.value.isin(allowed)
             ).customer_id
             obs = obs.filter(obs.customer_id.isin(matching))
         if self.date_from is not None:
@@ -96,6 +105,21 @@ class Filters:
         if self.date_to is not None:
             obs = obs.filter(obs.observed_at < ibis_timestamp(self.date_to + dt.timedelta(1)))
         return obs
+
+    def _values_table(self, backend: IbisBackend) -> ir.Table | None:
+        """The allowed values as a temporary table of this connection, filled with bound
+        parameters (a fresh name per call: one connection may hold several queries)."""
+        rows = [[kind, name, value]
+                for kind, conditions in (("column", self.columns), ("attribute", self.attributes))
+                for name, values in conditions for value in values]  # fmt: skip
+        if not rows:
+            return None
+        table = f"cx_filter_values_{next(_TABLE_NUMBERS)}"
+        backend.con.execute(
+            f"CREATE TEMP TABLE {table} (kind VARCHAR, name VARCHAR, value VARCHAR)"
+        )
+        backend.con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)  # noqa: S608
+        return backend.table(table)
 
     def describe(self) -> str:
         """One line for captions and downloads, e.g. `study=Retail; from 2026-01-01`."""
@@ -105,6 +129,14 @@ class Filters:
         if self.date_to:
             parts.append(f"to {self.date_to}")
         return "; ".join(parts) or "all observations"
+
+
+_TABLE_NUMBERS = itertools.count()
+
+
+def _allowed(values: ir.Table | None, kind: str, name: str) -> ir.Column:
+    assert values is not None  # a condition always brings its values
+    return values.filter((values.kind == kind) & (values.name == name)).value
 
 
 def ibis_timestamp(day: dt.date) -> ir.Value:

@@ -105,7 +105,7 @@ def cell_scores(
 
     Observations are aggregated first; persona and attribute values are joined to the much
     smaller per-customer cells afterwards."""
-    obs = filters.apply(backend.table("observations"), backend.table("customer_attributes"))
+    obs = filters.apply(backend)
     per_observation = [d for d in by if not _customer_level(d)]
     obs = _with_dimensions(backend, obs, per_observation)
     cells = obs.group_by(["customer_id", "stage", *per_observation]).aggregate(
@@ -179,7 +179,7 @@ def headline(scores: pd.DataFrame) -> dict[str, object]:
 def totals(store: Store, filters: Filters = NO_FILTERS) -> dict[str, int]:
     """Observations and distinct customers within the filters (the headline counts)."""
     with store.ibis() as backend:
-        obs = filters.apply(backend.table("observations"), backend.table("customer_attributes"))
+        obs = filters.apply(backend)
         row = obs.aggregate(observations=obs.count(), customers=obs.customer_id.nunique())
         df = row.to_pandas()
     return {k: int(df[k].iloc[0]) for k in ("observations", "customers")}
@@ -202,8 +202,7 @@ def cell_observations(
     with store.connect() as con:
         _check_names(con, dims)
         backend = store.ibis_on(con)
-        attrs = backend.table("customer_attributes")
-        obs = _with_dimensions(backend, filters.apply(backend.table("observations"), attrs), dims)
+        obs = _with_dimensions(backend, filters.apply(backend), dims)
         obs = obs.filter(obs.stage == stage)
         if by:
             obs = obs.filter(obs[by].cast("string") == value)

@@ -165,6 +165,20 @@ def test_filter_values_are_data_not_sql(capsys, hostile_db):
     assert table_checksum(hostile_db) == before
 
 
+def test_filter_values_never_appear_in_the_sql(hostile_db):
+    import ibis
+
+    attribute, sneaky = 'x"; DROP TABLE observations; --', "b' OR '1'='1"
+    filters = Filters.build({"stage": [TRICKY]}, {attribute: ["a", sneaky]})
+    with hostile_db.ibis() as backend:
+        expr = filters.apply(backend)
+        sql = ibis.to_sql(expr)
+        assert "1=1" not in sql and "'1'='1" not in sql  # values live in a bound table
+        assert expr.count().to_pandas() == 1  # C1: the tricky stage, attribute "a"
+        only_sneaky = Filters.build({}, {attribute: [sneaky]}).apply(backend)
+        assert only_sneaky.count().to_pandas() == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -55,8 +55,7 @@ def customer_features(
     attributes = default_attributes(store) if attributes is None else attributes
     stages = store.stats()["stages"]
     with store.ibis() as backend:
-        attrs = backend.table("customer_attributes")
-        obs = filters.apply(backend.table("observations"), attrs)
+        obs = filters.apply(backend)
         seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
         channels = sorted(str(c) for c in seen["channel"])
         with_channel = obs.count(where=obs.channel.notnull())  # surveys have no channel
