@@ -145,19 +145,25 @@ def _unguarded(text: str) -> str:
     return unguard(text.strip(SPACES))
 
 
+def _generated_file(folder: Path, data: tuple[list[str], list[dict[str, str]]], fmt: str) -> Path:
+    """The generated rows written as gen.csv or gen.json in `folder`."""
+    attributes, rows = data
+    columns = ["customer_id", "stage", "score", "note", *attributes]
+    path = folder / f"gen.{fmt}"
+    path.write_bytes((_csv if fmt == "csv" else _json)(rows, columns))
+    return path
+
+
 @SETTINGS
 @given(
     data=st.booleans().flatmap(lambda v: files(valid_only=v)), fmt=st.sampled_from(["csv", "json"])
 )
 def test_a_file_imports_exactly_or_raises_ingest_error(data, fmt):
-    attributes, rows = data
-    columns = ["customer_id", "stage", "score", "note", *attributes]
-    content = (_csv if fmt == "csv" else _json)(rows, columns)
+    rows = data[1]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         store = _store(folder, "db")
-        path = folder / f"gen.{fmt}"
-        path.write_bytes(content)
+        path = _generated_file(folder, data, fmt)
         before = table_checksum(store)
         try:
             result = ingest_file(store, path)
@@ -181,15 +187,11 @@ def test_a_file_imports_exactly_or_raises_ingest_error(data, fmt):
 @SETTINGS
 @given(data=files(valid_only=True), fmt=st.sampled_from(["csv", "json"]))
 def test_export_then_import_gives_the_same_observations(data, fmt):
-    attributes, rows = data
-    columns = ["customer_id", "stage", "score", "note", *attributes]
-    content = (_csv if fmt == "csv" else _json)(rows, columns)
+    rows = data[1]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         first = _store(folder, "a")
-        path = folder / f"gen.{fmt}"
-        path.write_bytes(content)
-        ingest_file(first, path)
+        ingest_file(first, _generated_file(folder, data, fmt))
         exported = folder / "export.csv"
         count, mapping = export_observations(first, exported)
         assert count == len(rows)
