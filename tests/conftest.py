@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
 from cxdata.store import Store
@@ -44,3 +45,22 @@ def table_checksum(store: Store) -> dict[str, object]:
             ).fetchone()
             out[name] = row
     return out
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch) -> Path:
+    """An empty database for the app (CXDATA_DB), run from the project root."""
+    db = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CXDATA_DB", str(db))
+    monkeypatch.chdir(ROOT)
+    return db
+
+
+def start_app(page: str | None = None, timeout: float = 120) -> AppTest:
+    """The router run once (and switched to `page`), with no exception shown."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
 from cxdata.sample import SAMPLE_DIR
 from cxdata.store import Store
-from tests.conftest import ROOT
+from tests.conftest import start_app
 
 TIMEOUT = 120
 
 
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    db = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CXDATA_DB", str(db))
-    monkeypatch.chdir(ROOT)
-    return db
-
-
 def _start(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return start_app(page, TIMEOUT)
 
 
 def _sample_observation_count() -> int:

@@ -6,34 +6,21 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
 from cxdata.personas import latest_model
 from cxdata.store import Store
-from tests.conftest import ROOT
+from tests.conftest import start_app
 
 TIMEOUT = 180
 PAGE = "app_pages/personas.py"
 CARD_CAPTION = re.compile(r"^Persona (\d+) · ([\d,]+) customers · (\d+)%$")
 
 
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    db = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CXDATA_DB", str(db))
-    monkeypatch.chdir(ROOT)
-    return db
-
-
 def _start(page: str = PAGE) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return start_app(page, TIMEOUT)
 
 
 def _find_personas(at: AppTest) -> None:
