@@ -1,4 +1,4 @@
-"""The only place that opens DuckDB: connections, schema and its migrations, batches.
+"""The only place that opens DuckDB: connections, metadata, batches.
 
 DuckDB lets one process at a time hold a database file, so every connection here is
 short-lived: open, do the work, close. Processes take turns at the file and threads of a
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,11 +21,11 @@ import duckdb
 import pandas as pd
 from ibis.backends.duckdb import Backend as IbisBackend
 
+from cxdata import schema
 from cxdata.audit import DEFAULT_ACTOR, record
 from cxdata.config import Settings
+from cxdata.sandbox import LockedIbisBackend, open_sandboxed
 from cxdata.turns import FileTurns, TurnTimeout, turns_for
-
-SCHEMA_VERSION = 4
 
 CANONICAL_TEXT = (
     "observation_id",
@@ -44,109 +43,6 @@ CANONICAL_TEXT = (
 
 OBSERVATION_COLUMNS = ("batch_id", "source_row", *CANONICAL_TEXT, "score", "observed_at")
 
-_MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-        "CREATE SEQUENCE batch_id_seq START 1",
-        """CREATE TABLE batches (
-            batch_id INTEGER PRIMARY KEY,
-            source_name VARCHAR NOT NULL,
-            sha256 VARCHAR NOT NULL,
-            study VARCHAR,
-            rows BIGINT NOT NULL,
-            customers BIGINT NOT NULL,
-            mapping VARCHAR NOT NULL,
-            warnings VARCHAR,
-            imported_at TIMESTAMP NOT NULL)""",
-        """CREATE TABLE observations (
-            batch_id INTEGER NOT NULL,
-            source_row BIGINT NOT NULL,
-            observation_id VARCHAR,
-            customer_id VARCHAR NOT NULL,
-            study VARCHAR,
-            stage VARCHAR NOT NULL,
-            touchpoint VARCHAR,
-            channel VARCHAR,
-            interaction VARCHAR,
-            method VARCHAR,
-            observer VARCHAR,
-            note VARCHAR,
-            score DOUBLE NOT NULL,
-            observed_at TIMESTAMP)""",
-        """CREATE TABLE customer_attributes (
-            batch_id INTEGER NOT NULL,
-            customer_id VARCHAR NOT NULL,
-            name VARCHAR NOT NULL,
-            kind VARCHAR NOT NULL,
-            dtype VARCHAR NOT NULL,
-            value VARCHAR,
-            number DOUBLE)""",
-        "CREATE TABLE stages (name VARCHAR PRIMARY KEY, position INTEGER NOT NULL)",
-    ],
-    # The journey framework, versioned: every changed import adds a version, the latest
-    # is active, old ones stay so earlier batches can be traced to their catalogue.
-    2: [
-        """CREATE TABLE framework_versions (
-            version INTEGER PRIMARY KEY,
-            created_at TIMESTAMP NOT NULL,
-            source_name VARCHAR NOT NULL,
-            sha256 VARCHAR NOT NULL)""",
-        """CREATE TABLE framework_stages (
-            version INTEGER NOT NULL,
-            position INTEGER NOT NULL,
-            name VARCHAR NOT NULL,
-            PRIMARY KEY (version, name))""",
-        """CREATE TABLE framework_touchpoints (
-            version INTEGER NOT NULL,
-            stage VARCHAR NOT NULL,
-            position INTEGER NOT NULL,
-            name VARCHAR NOT NULL,
-            PRIMARY KEY (version, stage, name))""",
-        """CREATE TABLE framework_interactions (
-            version INTEGER NOT NULL,
-            position INTEGER NOT NULL,
-            code VARCHAR NOT NULL,
-            label VARCHAR NOT NULL,
-            stage VARCHAR NOT NULL,
-            touchpoint VARCHAR,
-            score DOUBLE NOT NULL,
-            moment_of_truth BOOLEAN NOT NULL,
-            PRIMARY KEY (version, code))""",
-    ],
-    3: [
-        """CREATE TABLE persona_models (
-            model_id INTEGER PRIMARY KEY,
-            created_at TIMESTAMP NOT NULL,
-            settings VARCHAR NOT NULL,
-            features VARCHAR NOT NULL,
-            k INTEGER NOT NULL,
-            diagnostics VARCHAR NOT NULL,
-            explanation VARCHAR NOT NULL,
-            profiles VARCHAR NOT NULL,
-            fingerprint VARCHAR NOT NULL)""",
-        """CREATE TABLE persona_assignments (
-            model_id INTEGER NOT NULL,
-            customer_id VARCHAR NOT NULL,
-            persona INTEGER NOT NULL)""",
-        """CREATE TABLE persona_names (
-            model_id INTEGER NOT NULL,
-            persona INTEGER NOT NULL,
-            name VARCHAR NOT NULL,
-            generated VARCHAR NOT NULL,
-            PRIMARY KEY (model_id, persona))""",
-    ],
-    # Who imported, removed or erased what, and when (cxdata/audit.py).
-    4: [
-        "CREATE SEQUENCE audit_id_seq START 1",
-        """CREATE TABLE audit (
-            id BIGINT PRIMARY KEY,
-            "at" TIMESTAMP NOT NULL,
-            actor VARCHAR NOT NULL,
-            action VARCHAR NOT NULL,
-            details JSON NOT NULL)""",
-    ],
-}
-
 
 class StoreError(Exception):
     """Base class of errors a user should read as a sentence, not a traceback."""
@@ -156,11 +52,7 @@ class StoreBusyError(StoreError):
     """Another process kept the database locked for longer than the configured wait."""
 
 
-_LOCK_PATTERNS = re.compile(r"could not set lock|conflicting lock|database is locked", re.I)
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    return isinstance(exc, duckdb.Error) and bool(_LOCK_PATTERNS.search(str(exc)))
+_LOCK_ERROR = re.compile(r"could not set lock|conflicting lock|database is locked", re.I)
 
 
 @dataclass(frozen=True)
@@ -239,7 +131,7 @@ class Store:
 
     def ibis_on(self, con: duckdb.DuckDBPyConnection) -> IbisBackend:
         """Ibis over a connection already open (in the sandbox Ibis may not run its SETs)."""
-        backend = IbisBackend if self.sandbox is None else _LockedIbisBackend
+        backend = IbisBackend if self.sandbox is None else LockedIbisBackend
         return backend.from_connection(con)
 
     @contextmanager
@@ -272,9 +164,10 @@ class Store:
             before = sum(p.stat().st_size for p in (self.path, wal) if p.exists())
             row = con.execute("SELECT current_database()").fetchone()
             assert row is not None
+            name = '"' + str(row[0]).replace('"', '""') + '"'  # DuckDB took it from the file
             try:
                 con.execute("ATTACH ? AS cx_fresh", [str(fresh)])
-                con.execute(f"COPY FROM DATABASE {_quoted(str(row[0]))} TO cx_fresh")
+                con.execute(f"COPY FROM DATABASE {name} TO cx_fresh")
                 con.execute("DETACH cx_fresh")
                 fresh.replace(self.path)
                 wal.unlink(missing_ok=True)
@@ -290,7 +183,7 @@ class Store:
             try:
                 return self._open_once()
             except duckdb.Error as exc:
-                if not _is_lock_error(exc):
+                if not _LOCK_ERROR.search(str(exc)):
                     raise
                 if time.monotonic() >= deadline:
                     raise self._busy() from None
@@ -305,29 +198,21 @@ class Store:
             "memory_limit": limit,
             "python_enable_replacements": False,
         }
-        if self.sandbox is None:
+
+        def connect() -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(self.path), config=config)
-        with _SANDBOX_LOCK:  # no connection leaves here before the sandbox is on
-            con = duckdb.connect(str(self.path), config=config)
-            try:
-                _enter_sandbox(con, [self.scratch_dir], self.sandbox)
-            except BaseException:
-                con.close()
-                raise
-            return con
+
+        if self.sandbox is None:
+            return connect()
+        con = open_sandboxed(connect, [self.scratch_dir], self.sandbox)
+        if con is None:
+            raise StoreError("The database is locked with external access on; cannot sandbox.")
+        return con
 
     def migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION, one recorded step at a time."""
+        """Bring the schema to `schema.SCHEMA_VERSION`, one recorded step at a time."""
         with self.connect() as con, self.write_lock():
-            version = _schema_version(con)
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                con.execute("BEGIN TRANSACTION")
-                for ddl in _MIGRATIONS[target]:
-                    con.execute(ddl)
-                con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
-                )
-                con.execute("COMMIT")
+            schema.migrate(con)
 
     def get_meta(self, key: str) -> str | None:
         with self.connect() as con:
@@ -340,7 +225,7 @@ class Store:
 
     def schema_version(self) -> int:
         with self.connect() as con:
-            return _schema_version(con)
+            return schema.schema_version(con)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -365,16 +250,19 @@ class Store:
         """Headline counts: observations, customers, batches and stages in journey order."""
         with self.connect() as con:
             row = con.execute(
-                "SELECT count(*), count(DISTINCT customer_id) FROM observations"
+                "SELECT count(*), count(DISTINCT customer_id), (SELECT count(*) FROM batches) "
+                "FROM observations"
             ).fetchone()
-            batches = con.execute("SELECT count(*) FROM batches").fetchone()
-        assert row is not None and batches is not None
-        observed = set(self.query_df("SELECT DISTINCT stage FROM observations")["stage"])
+            observed = {
+                str(s) for (s,) in con.execute("SELECT DISTINCT stage FROM observations").fetchall()
+            }
+            order = journey_order(con, observed)
+        assert row is not None
         return {
             "observations": int(row[0]),
             "customers": int(row[1]),
-            "batches": int(batches[0]),
-            "stages": [s for s in self.stage_order() if s in observed],
+            "batches": int(row[2]),
+            "stages": [s for s in order if s in observed],
         }
 
     def data_version(self) -> str:
@@ -420,11 +308,6 @@ class Store:
         return removed
 
 
-def _quoted(name: str) -> str:
-    """An SQL identifier in double quotes (a database name DuckDB took from the file name)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 _CATALOGUED_STAGES = """
     WITH named AS (SELECT name, 0 AS k, position AS p FROM framework_stages
                    WHERE version = (SELECT max(version) FROM framework_versions)
@@ -457,16 +340,6 @@ def journey_order(
     return known + [str(stage) for (stage,) in seen if stage not in named]
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
-
-
 def scratch_dir_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".scratch")
 
@@ -479,42 +352,3 @@ def scratch_dir_of(con: duckdb.DuckDBPyConnection) -> Path:
     if row is None or not row[0]:
         raise StoreError("This connection has no database file, so no scratch folder.")
     return scratch_dir_for(Path(str(row[0])))
-
-
-_SANDBOX_LOCK = threading.Lock()
-
-
-def _enter_sandbox(
-    con: duckdb.DuckDBPyConnection, folders: list[Path], files: tuple[Path, ...]
-) -> None:
-    """Turn external access off and lock the configuration of the database `con` opened.
-
-    The settings belong to the database instance that every connection of the process
-    to this file shares, so only the first connection sets them; later ones check them.
-    Afterwards DuckDB reads and writes no file but `folders` and `files` (ATTACH, COPY,
-    read_csv of anything else, INSTALL, SET ... all fail) until the last connection
-    closes. What ibis would SET on its connections is set here first (see
-    _LockedIbisBackend).
-    """
-    row = con.execute(
-        "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
-    ).fetchone()
-    assert row is not None
-    if row[0]:
-        if row[1]:
-            raise StoreError("The database is locked with external access on; cannot sandbox.")
-        return
-    con.execute("SET allowed_directories = ?", [[str(f.resolve()) + "/" for f in folders]])
-    con.execute("SET allowed_paths = ?", [[str(f.resolve()) for f in files]])
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-
-
-class _LockedIbisBackend(IbisBackend):
-    """Ibis over a sandboxed connection. Ibis's own set-up SETs the time zone and turns
-    off replacement scans; both were done before the configuration was locked (which
-    refuses every SET), so that step is skipped."""
-
-    def _post_connect(self, extensions: Any = None) -> None:
-        self._record_batch_readers_consumed: dict[str, Any] = {}

@@ -21,7 +21,8 @@ import pytest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
-from cxdata.store import SCHEMA_VERSION, Store
+from cxdata.schema import SCHEMA_VERSION
+from cxdata.store import Store
 
 KILLS = 20  # kills that hit a running import process
 MAX_ATTEMPTS = 40  # a kill can come after the process finished; bounded all the same

@@ -23,7 +23,8 @@ from cxdata.ingest import IngestError, Mapping, ingest_file
 from cxdata.sample import FRAMEWORK_FILE, SAMPLE_DIR, SURVEY_ITEMS, TOUCHPOINTS, generate
 from cxdata.sample import long_frame as sample_long_frame
 from cxdata.sample_framework import sample_framework
-from cxdata.store import SCHEMA_VERSION, Store
+from cxdata.schema import SCHEMA_VERSION
+from cxdata.store import Store
 from tests.conftest import table_checksum
 
 FW = Framework(

@@ -11,7 +11,8 @@ import pytest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
-from cxdata.store import SCHEMA_VERSION, Store, StoreBusyError
+from cxdata.schema import SCHEMA_VERSION
+from cxdata.store import Store, StoreBusyError
 from tests.conftest import table_checksum
 
 LOG = (
