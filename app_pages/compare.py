@@ -6,6 +6,7 @@ from cxdata import ui
 from cxdata.auth import Action
 from cxdata.charts import difference_chart
 from cxdata.compare import summary
+from cxdata.tables import levels_in_journey_order
 
 ui.guard(Action.COMPARE)
 store = ui.store()
@@ -34,7 +35,7 @@ if table.empty:
     st.warning("No customers match these segments and filters.")
     st.stop()
 st.markdown(f"**{summary(table, a_label, b_label, level)}**")
-order = ui.levels_in_journey_order(table, level, store.stage_order())
+order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
 st.dataframe(table, hide_index=True)

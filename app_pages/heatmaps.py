@@ -5,6 +5,7 @@ import streamlit as st
 from cxdata import ui
 from cxdata.auth import Action
 from cxdata.scoring import DEFINITIONS, cell_observations, headline
+from cxdata.tables import default_segment
 
 ui.guard(Action.VIEW_HEATMAPS)
 store = ui.store()
@@ -30,7 +31,7 @@ c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']
 stages = list(overall["stage"])
 segments = ui.segment_choices(db, version)
 segment = st.selectbox(
-    "Segment customers by", segments, key="heatmap_segment", index=ui.default_segment(segments)
+    "Segment customers by", segments, key="heatmap_segment", index=default_segment(segments)
 )
 by_segment = ui.scores(db, version, (segment,), filters)
 by_touchpoint = ui.scores(db, version, ("touchpoint",), filters)

@@ -5,6 +5,7 @@ import streamlit as st
 from cxdata import ui
 from cxdata.auth import Action
 from cxdata.charts import observations_by_stage
+from cxdata.tables import batch_table
 
 ui.guard(Action.VIEW_OVERVIEW)
 store = ui.store()
@@ -32,4 +33,4 @@ else:
     )
 
 st.subheader("Newest batches")
-st.dataframe(ui.batch_table(store.batches().head(10)), hide_index=True)
+st.dataframe(batch_table(store.batches().head(10)), hide_index=True)

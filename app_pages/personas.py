@@ -8,6 +8,7 @@ from cxdata import actions, ui
 from cxdata.auth import Action, PermissionDenied
 from cxdata.charts import persona_diagnostics, persona_stage_row
 from cxdata.store import StoreError
+from cxdata.tables import persona_table
 
 STALE = (
     "The persona model is older than the data: batches were added or removed since it was "
@@ -189,7 +190,7 @@ for i, profile in enumerate(model.profiles):
 
 ui.csv_download(
     "Persona profiles (CSV)",
-    lambda: ui.persona_table(model),
+    lambda: persona_table(model),
     f"personas_model_{model.model_id}.csv",
     key="personas_csv",
 )

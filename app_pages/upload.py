@@ -6,6 +6,7 @@ from cxdata import actions, ui
 from cxdata.auth import Action, PermissionDenied
 from cxdata.ingest import IngestError
 from cxdata.store import StoreError
+from cxdata.tables import batch_table
 
 principal = ui.guard(Action.UPLOAD)
 store = ui.store()
@@ -27,7 +28,7 @@ if upload is not None:
     data = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
     checked = ui.preview(
-        str(store.path), store.data_version(), upload.name, data, mapping, study, sheet
+        principal, str(store.path), store.data_version(), upload.name, data, mapping, study, sheet
     )
     if checked.result is None:
         st.error(
@@ -82,7 +83,7 @@ batches = store.batches()
 if batches.empty:
     st.info("No batches yet.")
 else:
-    st.dataframe(ui.batch_table(batches), hide_index=True)
+    st.dataframe(batch_table(batches), hide_index=True)
     with st.form("remove_batch"):
         chosen = st.selectbox(
             "Remove a batch",

@@ -6,7 +6,6 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -15,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from cxdata import actions
+from cxdata import actions, version_cache
 from cxdata.auth import (
     LOCAL,
     Action,
@@ -36,6 +35,7 @@ from cxdata.overview import FilterOptions, filter_options, observation_counts
 from cxdata.scoring import attribute_names, stage_scores
 from cxdata.scoring import totals as scoring_totals
 from cxdata.store import Store
+from cxdata.tables import touchpoints_in_journey_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -96,21 +96,8 @@ class Preview:
     message: str = ""
 
 
-def preview(
-    db_path: str,
-    version: str,
-    name: str,
-    data: bytes,
-    mapping: bytes | None,
-    study: str | None,
-    sheet: str | None,
-) -> Preview:
-    """Validate an upload without importing it (needs the right to upload)."""
-    return _preview(principal(), db_path, version, name, data, mapping, study, sheet)
-
-
 @st.cache_data(show_spinner="Checking the file…", max_entries=4)
-def _preview(
+def preview(
     who: Principal,
     db_path: str,
     version: str,
@@ -120,7 +107,8 @@ def _preview(
     study: str | None,
     sheet: str | None,
 ) -> Preview:
-    """Cached per principal, content and data version; the check runs in `actions`."""
+    """Validate an upload without importing it (needs the right to upload); cached per
+    principal, content and data version, the check runs in `actions`."""
     try:
         parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
         result = actions.check_upload(
@@ -129,19 +117,6 @@ def _preview(
     except IngestError as exc:
         return Preview(None, exc.table(), exc.total, str(exc))
     return Preview(result)
-
-
-def batch_table(batches: pd.DataFrame) -> pd.DataFrame:
-    """Batches as a user reads them: plain column names, newest first."""
-    labels = {
-        "batch_id": "Batch",
-        "source_name": "File",
-        "study": "Study",
-        "rows": "Observations",
-        "customers": "Customers",
-        "imported_at": "Imported at",
-    }
-    return batches[list(labels)].rename(columns=labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -179,31 +154,6 @@ def personas(db_path: str, version: str) -> tuple[PersonaModel | None, bool]:
     return model, model is not None and is_stale(s, model)
 
 
-def persona_table(model: PersonaModel) -> pd.DataFrame:
-    """One row per persona for the CSV download: size, what sets it apart, typical
-    attributes, channel shares and outcomes."""
-    rows = []
-    for p in model.profiles:
-        row: dict[str, object] = {
-            "model_id": model.model_id,
-            "persona": p["persona"],
-            "name": p["name"],
-            "generated_name": p["generated_name"],
-            "customers": p["size"],
-            "share": p["share"],
-            "distinguishing": "; ".join(
-                f"{d['label']} {d['std_diff']:+.2f} sd" for d in p["distinguishing"]
-            ),
-        }
-        for name, typical in p["typical"]["attributes"].items():
-            row[f"typical_{name}"] = typical["value"]
-            row[f"typical_{name}_share"] = typical["share"]
-        row |= {f"channel_{c}_share": v for c, v in p["typical"]["channels"].items()}
-        row |= {f"outcome_{o}": v for o, v in p["outcomes"].items()}
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 FILTER_COLUMNS = {
     "study": "Study",
     "channel": "Channel",
@@ -212,41 +162,9 @@ FILTER_COLUMNS = {
 }
 
 
-_FileState = tuple[tuple[int, int, int] | None, ...]
-_versions: dict[Path, tuple[_FileState, str]] = {}
-_versions_lock = threading.Lock()
-
-
-def _file_state(db: Path) -> _FileState:
-    """(inode, size, mtime_ns) of the database file and of its write-ahead log (None when
-    absent): every commit, by this process or another, appends to the log or (at a
-    checkpoint) rewrites the file, and reads change neither."""
-
-    def state(path: Path) -> tuple[int, int, int] | None:
-        try:
-            st_ = path.stat()
-        except FileNotFoundError:
-            return None
-        return (st_.st_ino, st_.st_size, st_.st_mtime_ns)
-
-    return (state(db), state(db.with_name(db.name + ".wal")))
-
-
 def refresh_version(s: Store) -> str:
-    """Read the data version once per run (the router does it); pages use `data_version`.
-
-    The version is queried again only when the database file or its log changed since it
-    was last read (a DuckDB open costs tens of ms; an `os.stat` microseconds). The files
-    are looked at before the query, so a commit racing with it is seen on the next run."""
-    before = _file_state(s.path)
-    with _versions_lock:
-        known = _versions.get(s.path)
-    if known is not None and known[0] == before:
-        version = known[1]
-    else:
-        version = s.data_version()
-        with _versions_lock:
-            _versions[s.path] = (before, version)
+    """Read the data version once per run (the router does it); pages use `data_version`."""
+    version = version_cache.data_version(s)
     st.session_state["data_version"] = version
     return version
 
@@ -298,19 +216,6 @@ def current_filters() -> Filters:
     return value if isinstance(value, Filters) else Filters()
 
 
-def default_segment(choices: list[str]) -> int:
-    for preferred in ("persona", "loyalty_tier", "study"):
-        if preferred in choices:
-            return choices.index(preferred)
-    return 0
-
-
-def touchpoints_in_journey_order(scores: pd.DataFrame, stages: list[str]) -> list[str]:
-    position = {s: i for i, s in enumerate(stages)}
-    ordered = scores.assign(_p=scores["stage"].map(position)).sort_values(["_p", "touchpoint"])
-    return list(dict.fromkeys(ordered["touchpoint"].astype(str)))
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def touchpoint_order(
     db_path: str, version: str, filters: Filters, stages: tuple[str, ...]
@@ -360,14 +265,21 @@ def comparison(
     return compare(_store(db_path), a, b, level, filters)
 
 
-def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
-    """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
-    s = store()
-    opts = options(str(s.path), data_version())
-    personas = s.query_df(
+@st.cache_data(show_spinner=False, max_entries=8)
+def _persona_names(db_path: str, version: str) -> pd.DataFrame:
+    """The latest model's persona numbers and names, once per data version (which covers
+    them), not once per segment picker and rerun."""
+    return _store(db_path).query_df(
         "SELECT persona, name FROM persona_names WHERE model_id = "
         "(SELECT max(model_id) FROM persona_models) ORDER BY persona"
     )
+
+
+def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
+    """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
+    db, version = str(store().path), data_version()
+    opts = options(db, version)
+    personas = _persona_names(db, version)
     kinds = (["everyone else"] if allow_rest else []) + (["persona"] if len(personas) else [])
     kinds.append("attribute values")
     st.markdown(f"**{title}**")
@@ -393,12 +305,6 @@ def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | No
         return None, ""
     segment = Segment(tuple(conditions))
     return segment, segment.label()
-
-
-def levels_in_journey_order(table: pd.DataFrame, level: str, stages: list[str]) -> list[str]:
-    position = {name: i for i, name in enumerate(stages)}
-    ordered = table.assign(_p=table["stage"].map(position)).sort_values(["_p", level])
-    return list(dict.fromkeys(ordered[level].astype(str)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -510,9 +416,11 @@ def principal() -> Principal:
     """The principal of this run: LOCAL in local mode; in team mode the logged-in user with
     their role, or PermissionDenied (not logged in, no e-mail, no role)."""
     settings = Settings.from_env()
-    if not settings.team_mode:
-        return LOCAL
-    user = st.user.to_dict()
+    return _team_member(settings, st.user.to_dict()) if settings.team_mode else LOCAL
+
+
+def _team_member(settings: Settings, user: dict[str, Any]) -> Principal:
+    """Team mode's principal for `st.user` (read once per caller)."""
     if not user.get("is_logged_in"):
         raise PermissionDenied("You are not logged in.")
     email = user.get("email")
@@ -534,7 +442,8 @@ def sign_in() -> Principal:
     settings = Settings.from_env()
     if not settings.team_mode:
         return LOCAL
-    if not st.user.to_dict().get("is_logged_in"):
+    user = st.user.to_dict()
+    if not user.get("is_logged_in"):
         st.title("cxdata")
         if not _auth_configured():
             st.error(
@@ -547,7 +456,7 @@ def sign_in() -> Principal:
         st.button("Log in", type="primary", key="auth_login", on_click=st.login, args=(provider,))
         st.stop()
     try:
-        who = principal()
+        who = _team_member(settings, user)
     except (PermissionDenied, RolesFileError) as exc:
         st.title("cxdata")
         st.error(str(exc))
