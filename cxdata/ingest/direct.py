@@ -39,24 +39,26 @@ from typing import Any
 
 import duckdb
 
+from cxdata.ingest.csv_reader import (
+    csv_params,
+    csv_source,
+    raw_header,
+    rejected_lines,
+    sniff_csv,
+    utf8_label,
+)
+from cxdata.ingest.formats import sniff_format
 from cxdata.ingest.mapping import Mapping, detect_columns
 from cxdata.ingest.plan import Plan, build_plan, number, run, stage_catalogue, timestamp
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import (
     Staged,
-    csv_params,
-    csv_source,
     duplicate_headers,
     header_problems,
     quote,
-    raw_header,
-    rejected_lines,
-    sniff_csv,
-    sniff_format,
     source_types,
     text_columns,
     unguarded,
-    utf8_label,
 )
 from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import rules_for, stage_warning

@@ -13,10 +13,11 @@ import duckdb
 from cxdata.audit import DEFAULT_ACTOR
 from cxdata.config import Settings
 from cxdata.ingest.direct import ingest_csv_direct
+from cxdata.ingest.formats import check_size, stage_file
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
 from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
 from cxdata.ingest.problems import IngestError, Problem
-from cxdata.ingest.readers import STAGE_TABLE, Staged, check_size, stage_file
+from cxdata.ingest.readers import STAGE_TABLE, Staged
 from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.ingest.write import (
