@@ -11,15 +11,13 @@ it cannot exhaust memory; the Excel reader itself would keep every cell).
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.corpus
+from _common import maxrss_mib, timed
 
 from cxdata.config import Settings
 from cxdata.ingest import IngestError, ingest_file
@@ -37,21 +35,18 @@ HOSTILE = [
 ]
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def attempt(store: Store, path: Path) -> str:
+    """Why the import of `path` was refused."""
+    try:
+        ingest_file(store, path)
+    except IngestError as exc:
+        return exc.problems[0].reason
+    return "IMPORTED (unexpected)"
 
 
 def refuse(store: Store, path: Path, repeat: int) -> tuple[float, str]:
-    times, reason = [], ""
-    for _ in range(repeat):
-        start = time.perf_counter()
-        try:
-            ingest_file(store, path)
-            reason = "IMPORTED (unexpected)"
-        except IngestError as exc:
-            reason = exc.problems[0].reason
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), reason
+    runs = [timed(lambda: attempt(store, path)) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), runs[-1][1]
 
 
 def inflate_all(path: Path) -> tuple[float, int]:
@@ -73,7 +68,7 @@ def main() -> None:
         folder = Path(tmp)
         start = time.perf_counter()
         paths = build_corpus(folder / "corpus", [c for c in CASES if c.name in HOSTILE])
-        print(f"corpus built in {time.perf_counter() - start:.1f} s; peak {peak_mb():,.0f} MB")
+        print(f"corpus built in {time.perf_counter() - start:.1f} s; peak {maxrss_mib():,.0f} MB")
         store = Store.open(Settings(lock_timeout_s=5.0), folder / "db" / "cx.duckdb")
         print(f"{'file':<26}{'on disk':>14}{'claims':>12}{'refused in':>12}{'peak MB':>9}  reason")
         for name in HOSTILE:
@@ -85,11 +80,11 @@ def main() -> None:
                 )
             seconds, reason = refuse(store, path, args.repeat)
             size = path.stat().st_size
-            print(f"{name:<26}{size:>14,}{claims:>12}{seconds * 1000:>10.1f}ms{peak_mb():>9,.0f}  "
-                  f"{reason[:70]}")  # fmt: skip
+            print(f"{name:<26}{size:>14,}{claims:>12}{seconds * 1000:>10.1f}ms"
+                  f"{maxrss_mib():>9,.0f}  {reason[:70]}")  # fmt: skip
         naive, total = inflate_all(paths["decompression_bomb.xlsx"])
         print(f"naive check (inflate the bomb, streamed): {naive:.1f} s, {total / 2**20:,.0f} MB;"
-              f" peak {peak_mb():,.0f} MB")  # fmt: skip
+              f" peak {maxrss_mib():,.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,35 +9,23 @@ Usage: python bench/compare_bench.py [--rows 1000000] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
-import time
-from pathlib import Path
 
 import duckdb
 import pandas as pd
+from _common import RESULTS, best_median, machine, timed, write_json
+from scoring_bench import PACKAGES, generate_store
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scoring_bench import generate_store, machine  # noqa: E402
+from cxdata.compare import Segment, compare, compare_cells
+from cxdata.config import Settings
+from cxdata.store import Store
 
-from cxdata.compare import Segment, compare, compare_cells  # noqa: E402
-from cxdata.config import Settings  # noqa: E402
-from cxdata.store import Store  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 SQL = """
     SELECT o.customer_id, o.stage, sum(o.score) AS score,
            CASE WHEN a.value = 'Gold' THEN 'a' ELSE 'b' END AS side
     FROM observations o JOIN customer_attributes a
       ON a.customer_id = o.customer_id AND a.name = 'loyalty_tier'
     GROUP BY ALL"""
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def main() -> int:
@@ -58,7 +46,8 @@ def main() -> int:
             cells = con.execute(SQL).df()
         return compare_cells(cells, "stage", 30, order)
 
-    obs = attrs = None
+    obs: pd.DataFrame  # loaded below, before via_pandas runs
+    attrs: pd.DataFrame
 
     def via_pandas() -> pd.DataFrame:
         tier = attrs[attrs["name"] == "loyalty_tier"][["customer_id", "value"]]
@@ -77,7 +66,7 @@ def main() -> int:
         for _ in range(args.repeat):
             seconds, out = timed(fn)
             times.append(seconds)
-        results[name] = {"best": min(times), "median": statistics.median(times), "rows": out}
+        results[name] = {**best_median(times), "rows": out}
     want = results["sql"]["rows"].set_index("stage")
     for name in ("cxdata", "pandas"):
         got = results[name]["rows"].set_index("stage")
@@ -93,11 +82,10 @@ def main() -> int:
         print(f"{name:10} {r['best']:8.3f} {r['median']:9.3f} {ratio:7.2f}")
     met = results["cxdata"]["best"] < 2.0
     print(f"target: under 2 s at 1M observations -> {'met' if met else 'MISSED'}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "compare.json").write_text(json.dumps({
-        "rows": args.rows, "machine": machine(), "pandas_load_seconds": load,
+    write_json(RESULTS / "compare.json", {
+        "rows": args.rows, "machine": machine(PACKAGES), "pandas_load_seconds": load,
         **{k: {"best": v["best"], "median": v["median"]} for k, v in results.items()},
-    }, indent=2))  # fmt: skip
+    })  # fmt: skip
     return 0 if met else 1
 
 

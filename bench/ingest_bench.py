@@ -24,61 +24,46 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-WORK = BENCH / ".work"
-RESULTS = BENCH / "results" / "ingest.json"
+from _common import (
+    RESULTS,
+    add_paths,
+    command_line,
+    fastest,
+    machine,
+    peak_mib,
+    print_header,
+    write_json,
+)
+from _vocabulary import (
+    AGE_BANDS,
+    CHANNELS,
+    METHODS,
+    NOTES,
+    REGIONS,
+    STAGES,
+    STUDIES,
+    TIERS,
+    TOUCHPOINTS,
+    sql_list,
+)
+
 CONTENDERS = ("cxdata", "pandas", "duckdb")
 LIMIT, PEER, OURS = "duckdb", "pandas", "cxdata"
 TARGET_RATIO = 1.3
 TARGET_MEMORY_ROWS = 10_000_000
 TARGET_MEMORY_MB = 1536.0  # 1.5 GiB
 
-STAGES = ["Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support"]
-TOUCHPOINTS = [
-    ["Shop window", "Social media", "TV spot", "Search ad"],
-    ["Website", "App browse", "Store shelf", "Comparison site"],
-    ["Checkout", "Cashier", "Payment page", "Voucher"],
-    ["Home delivery", "Click and collect", "Parcel locker", "Tracking page"],
-    ["Unboxing", "First use", "Manual", "App experience"],
-    ["Hotline", "Chatbot", "Returns desk", "E-mail support"],
-]
-CHANNELS = ["store", "web", "app", "phone", "mail"]
-METHODS = ["Mystery shopping", "Session recording", "Shadowing", "Diary study"]
-NOTES = [
-    "Customer smiled at the greeting",
-    "Waited longer than expected",
-    "Could not find the product",
-    "Praised the friendly staff",
-    "Abandoned the basket",
-    "Asked for help twice",
-    "Completed the task quickly",
-    "Complained about the price",
-    "Left without buying",
-    "Recommended the shop to a friend",
-]
-AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
-REGIONS = ["North", "South", "East", "West", "Central"]
-TIERS = ["None", "Bronze", "Silver", "Gold"]
-STUDIES = ["Retail store visits", "E-commerce sessions", "Call centre calls"]
-
 
 # -- the CSV -------------------------------------------------------------------------------
-
-
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
 def csv_path(rows: int, folder: Path) -> Path:
@@ -109,21 +94,21 @@ def generate_csv(rows: int, folder: Path) -> Path:
         SELECT
             'O-' || lpad(CAST(i AS VARCHAR), 10, '0') AS observation_id,
             'C' || lpad(CAST(c AS VARCHAR), 8, '0') AS customer_id,
-            {_sql_list(STUDIES)}[c % 3 + 1] AS study,
-            {_sql_list(STAGES)}[i % 6 + 1] AS stage,
-            {_sql_list(touchpoints)}[(i % 6) * 4 + CAST(h % 4 AS BIGINT) + 1] AS touchpoint,
-            {_sql_list(CHANNELS)}[CAST((h >> 8) % 5 AS BIGINT) + 1] AS channel,
+            {sql_list(STUDIES)}[c % 3 + 1] AS study,
+            {sql_list(STAGES)}[i % 6 + 1] AS stage,
+            {sql_list(touchpoints)}[(i % 6) * 4 + CAST(h % 4 AS BIGINT) + 1] AS touchpoint,
+            {sql_list(CHANNELS)}[CAST((h >> 8) % 5 AS BIGINT) + 1] AS channel,
             'I-' || (i % 6) || '-' || CAST((h >> 16) % 40 AS BIGINT) AS interaction,
             CAST((h >> 24) % 7 AS BIGINT) - 3 AS score,
             strftime(TIMESTAMP '2026-01-01 08:00:00'
                      + to_seconds(CAST((h >> 32) % 31536000 AS BIGINT)),
                      '%Y-%m-%dT%H:%M:%S') AS observed_at,
-            {_sql_list(METHODS)}[c % 4 + 1] AS method,
+            {sql_list(METHODS)}[c % 4 + 1] AS method,
             'OBS-' || lpad(CAST(c % 40 AS VARCHAR), 2, '0') AS observer,
-            {_sql_list(NOTES)}[CAST((h >> 40) % 10 AS BIGINT) + 1] AS note,
-            {_sql_list(AGE_BANDS)}[c % 6 + 1] AS age_band,
-            {_sql_list(REGIONS)}[(c // 6) % 5 + 1] AS region,
-            {_sql_list(TIERS)}[(c // 30) % 4 + 1] AS loyalty_tier,
+            {sql_list(NOTES)}[CAST((h >> 40) % 10 AS BIGINT) + 1] AS note,
+            {sql_list(AGE_BANDS)}[c % 6 + 1] AS age_band,
+            {sql_list(REGIONS)}[(c // 6) % 5 + 1] AS region,
+            {sql_list(TIERS)}[(c // 30) % 4 + 1] AS loyalty_tier,
             (c * 7) % 11 AS nps
         FROM (SELECT range AS i, range % {customers} AS c, hash(range) AS h
               FROM range({rows}))
@@ -139,21 +124,6 @@ def generate_csv(rows: int, folder: Path) -> Path:
 
 
 # -- one contender, in its own process -------------------------------------------------------
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory in MiB.
-
-    VmHWM, not ru_maxrss: after fork + exec, Linux carries the parent's high-water mark
-    into the child's ru_maxrss, so a child of a big parent would report the parent's peak.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _count(db: Path, table: str) -> int:
@@ -210,7 +180,7 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
         start = time.perf_counter()
         store = Store.open(Settings(), path=db)  # creates the schema: not part of the ingest
         setup = time.perf_counter() - start
-        base = _peak_mb()
+        base = peak_mib()
         cpu, start = _cpu(), time.perf_counter()
         result = ingest_file(store, csv)
         seconds, cpu = time.perf_counter() - start, _cpu() - cpu
@@ -220,7 +190,7 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
     elif contender == PEER:
         import pandas as pd
 
-        base = _peak_mb()
+        base = peak_mib()
         cpu, start = _cpu(), time.perf_counter()
         df = pd.read_csv(csv)
         con = duckdb.connect(str(db))
@@ -230,7 +200,7 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
         del df
         table = "observations"
     elif contender == LIMIT:
-        base = _peak_mb()
+        base = peak_mib()
         cpu, start = _cpu(), time.perf_counter()
         con = duckdb.connect(str(db))
         con.execute("CREATE TABLE observations AS SELECT * FROM read_csv(?)", [str(csv)])
@@ -239,7 +209,7 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
         table = "observations"
     else:
         raise SystemExit(f"unknown contender {contender!r}")
-    peak = _peak_mb()
+    peak = peak_mib()
     stored = _count(db, table)
     if stored != expect_rows:
         raise SystemExit(f"{contender}: {stored} rows stored in {table}, expected {expect_rows}")
@@ -302,9 +272,7 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in runs if "error" not in r]
     if not ok:
         return runs[-1]
-    best = dict(min(ok, key=lambda r: r["seconds"]))
-    best["peak_mb"] = max(r["peak_mb"] for r in ok)
-    best["all_seconds"] = [r["seconds"] for r in ok]
+    best = fastest(ok, ("peak_mb",))
     best["cpu_seconds"] = min(r["cpu_seconds"] for r in ok)
     return best
 
@@ -392,24 +360,11 @@ def check_targets(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return targets
 
 
-def machine() -> dict[str, Any]:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(mem, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": version("duckdb"),
-        "pandas": version("pandas"),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; best kept")
-    parser.add_argument("--work", type=Path, default=WORK, help="folder for CSVs and databases")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    add_paths(parser, RESULTS / "ingest.json", "folder for CSVs and databases")
     parser.add_argument("--one", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -427,12 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_one(args.one, args.csv, args.db, args.expect_rows)))
         return 0
 
-    info = machine()
-    command = "python bench/ingest_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(
-        f"{command.strip()}  ({info['cpus']} CPUs, {info['memory_gb']} GB, "
-        f"DuckDB {info['duckdb']}, pandas {info['pandas']})"
-    )
+    info = machine({"duckdb": "duckdb", "pandas": "pandas"})
+    command = command_line(__file__, argv)
+    print_header(command, info, {"DuckDB": "duckdb", "pandas": "pandas"})
     summaries = []
     for rows in args.rows:
         start = time.perf_counter()
@@ -466,17 +418,16 @@ def main(argv: list[str] | None = None) -> int:
         value = "" if t["value"] is None else f" (measured: {t['value']})"
         print(f"  [{verdict}] {t['target']}{value}")
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "ingest",
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command,
         "repeat": args.repeat,
         "machine": info,
         "sizes": summaries,
         "targets": targets,
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"\nResults written to {args.out}")
     return 0 if all(t["met"] is not False for t in targets) else 1
 

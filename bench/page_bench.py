@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -33,15 +32,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-for folder in (ROOT, BENCH):  # run as a script from anywhere
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from _common import (
+    RESULTS,
+    ROOT,
+    add_paths,
+    command_line,
+    machine,
+    print_header,
+    warn_if_busy,
+    write_json,
+)
+from scoring_bench import PACKAGES, generate_store, private_copy
 
-from scoring_bench import WORK, generate_store, machine, private_copy  # noqa: E402
-
-RESULTS = BENCH / "results" / "page.json"
 PAGE = "app_pages/heatmaps.py"
 TARGET_MS = 150.0
 TIMEOUT_S = 300
@@ -334,12 +336,7 @@ def measure(db: Path, args: argparse.Namespace, info: dict[str, Any], command: s
     )
     verdict = "MET" if met else "MISSED"
     print(f"  [{verdict}] target: warm rerun under {TARGET_MS:g} ms (median {median:.1f} ms)")
-    busy = max(load_before[0], load_after[0])
-    if busy > (os.cpu_count() or 1) * 0.75:
-        print(
-            f"WARNING: 1-minute load average reached {busy:.1f} on {os.cpu_count()} CPUs: "
-            "other processes competed for the CPU; rerun on a quiet machine"
-        )
+    warn_if_busy(load_before, load_after)
 
     profile: dict[str, Any] | None = None
     if args.profile == "always" or (args.profile == "auto" and not met):
@@ -348,14 +345,13 @@ def measure(db: Path, args: argparse.Namespace, info: dict[str, Any], command: s
         profile["cprofile"] = profile_reruns(at, args.profile_runs)
         print_profile(profile["cprofile"])
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "page",
         "page": PAGE,
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command,
         "rows": args.rows,
-        "machine": {**info, "streamlit": _version("streamlit")},
+        "machine": info,
         "load_average": {"before": load_before, "after": load_after},
         "note": "AppTest: in-process, no browser; server-side rerun time",
         "cold_ms": cold,
@@ -369,7 +365,7 @@ def measure(db: Path, args: argparse.Namespace, info: dict[str, Any], command: s
         "target": {"target": f"warm rerun under {TARGET_MS:g} ms (median)", "met": met},
         "profile": profile,
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"\nResults written to {args.out}")
     return 0 if met else 1
 
@@ -381,17 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile warm reruns: when the target is missed (auto)")  # fmt: skip
     parser.add_argument("--profile-runs", type=int, default=5, help="reruns to profile")
-    parser.add_argument("--work", type=Path, default=WORK, help="folder for generated stores")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    add_paths(parser, RESULTS / "page.json", "folder for generated stores")
     args = parser.parse_args(argv)
 
-    info = machine()
-    command = "python bench/page_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(
-        f"{command.strip()}  ({info['cpus']} CPUs, {info['memory_gb']} GB, "
-        f"Streamlit {_version('streamlit')}, DuckDB {info['duckdb']})",
-        flush=True,
-    )
+    info = machine({**PACKAGES, "streamlit": "streamlit"})
+    command = command_line(__file__, argv)
+    print_header(command, info, {"Streamlit": "streamlit", "DuckDB": "duckdb"})
     db = generate_store(args.rows, args.work)
     print(f"store: {db}")
     print(
@@ -401,12 +392,6 @@ def main(argv: list[str] | None = None) -> int:
 
     with private_copy(db) as copy:
         return measure(copy, args, info, command)
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 if __name__ == "__main__":

@@ -46,33 +46,26 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import RESULTS, ROOT, fastest, machine, maxrss_mib, vmhwm_mib, write_json
+from _vocabulary import STAGES
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-if str(ROOT) not in sys.path:  # run as a script from anywhere: import the checkout's cxdata
-    sys.path.insert(0, str(ROOT))
-
-RESULTS = BENCH / "results" / "personas.json"
+RESULTS_FILE = RESULTS / "personas.json"
 SIZES = [100_000, 500_000, 1_000_000]
 TARGET_S = {500_000: 15.0, 1_000_000: 30.0}
 TARGET_PEAK_MIB = 2048
 PLANTED_K = 5
 WEIGHTS = [0.30, 0.24, 0.20, 0.15, 0.11]
-STAGES = ["Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support"]
 CHANNELS = ["app", "email", "phone", "store", "web"]
 ATTRIBUTES = {
     "age_band": ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"],
@@ -117,13 +110,11 @@ def synthetic(n: int, seed: int = 0) -> tuple[pd.DataFrame, dict[str, list[str]]
 
 def _peak_mib() -> dict[str, float]:
     """ru_maxrss (KiB on Linux) and VmHWM of this process, in MiB."""
-    peak = {"ru_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak["vmhwm_mib"] = int(line.split()[1]) / 1024
-    return {k: round(v, 1) for k, v in peak.items()}
+    peak = {"ru_maxrss_mib": round(maxrss_mib(), 1)}
+    vmhwm = vmhwm_mib()
+    if vmhwm is not None:
+        peak["vmhwm_mib"] = round(vmhwm, 1)
+    return peak
 
 
 def _phases(marks: list[tuple[float, str]], total: float) -> dict[str, float]:
@@ -228,23 +219,9 @@ def run_child(size: str, profile: bool = False) -> dict[str, Any]:
 
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The fastest run, with the highest peak memory of all runs and every run's time."""
-    fastest = dict(min(runs, key=lambda r: r["seconds"]))
-    for key in ("ru_maxrss_mib", "vmhwm_mib"):
-        fastest[key] = max(r.get(key, 0.0) for r in runs)
-    fastest["all_seconds"] = [r["seconds"] for r in runs]
-    fastest["runs"] = len(runs)
-    return fastest
-
-
-def machine() -> dict[str, Any]:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(mem, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        **{p: version(p) for p in ("scikit-learn", "numpy", "pandas", "duckdb")},
-    }
+    out = fastest(runs, ("ru_maxrss_mib", "vmhwm_mib"))
+    out["runs"] = len(runs)
+    return out
 
 
 def verdicts(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
@@ -321,24 +298,21 @@ def main() -> int:
     print()
     for text, ok in checks:
         print(f"{'met   ' if ok else 'MISSED'}  {text}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "personas",
-                "when": datetime.now().isoformat(timespec="seconds"),
-                "machine": machine(),
-                "repeat": args.repeat,
-                "settings": "PersonaSettings() defaults: k auto in 3..8, kmeans, seed 0, "
-                "10 bootstraps, 5,000-customer selection sample",
-                "targets": {"seconds": TARGET_S, "peak_mib": TARGET_PEAK_MIB},
-                "results": rows,
-                "targets_met": all(ok for _, ok in checks),
-            },
-            indent=2,
-        )
+    write_json(
+        RESULTS_FILE,
+        {
+            "benchmark": "personas",
+            "when": datetime.now().isoformat(timespec="seconds"),
+            "machine": machine({p: p for p in ("scikit-learn", "numpy", "pandas", "duckdb")}),
+            "repeat": args.repeat,
+            "settings": "PersonaSettings() defaults: k auto in 3..8, kmeans, seed 0, "
+            "10 bootstraps, 5,000-customer selection sample",
+            "targets": {"seconds": TARGET_S, "peak_mib": TARGET_PEAK_MIB},
+            "results": rows,
+            "targets_met": all(ok for _, ok in checks),
+        },
     )
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    print(f"\nwritten to {RESULTS_FILE.relative_to(ROOT)}")
     return 0 if all(ok for _, ok in checks) else 1
 
 

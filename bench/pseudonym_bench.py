@@ -22,8 +22,9 @@ import argparse
 import hashlib
 import hmac
 import tempfile
-import time
 from pathlib import Path
+
+from _common import timed
 
 from cxdata.config import Settings
 from cxdata.privacy import customer_id_expr, pseudonym
@@ -44,34 +45,36 @@ def run(rows: int, distinct: int) -> dict[str, float]:
             )
             con.execute("CREATE TEMP TABLE stored (customer_id VARCHAR)")
 
-            def timed(name: str, sql: str) -> None:
+            def insert(name: str, sql: str) -> None:
                 con.execute("DELETE FROM stored")
-                start = time.perf_counter()
-                con.execute(f"INSERT INTO stored SELECT {sql} FROM staged")  # noqa: S608
-                times[name] = time.perf_counter() - start
+                sql = f"INSERT INTO stored SELECT {sql} FROM staged"  # noqa: S608
+                times[name], _ = timed(lambda: con.execute(sql))
 
-            timed("plain", "id")
-            start = time.perf_counter()
-            con.execute("BEGIN TRANSACTION")
-            expr = customer_id_expr(con, "id", "staged", settings)
-            con.execute("DELETE FROM stored")
-            con.execute(f"INSERT INTO stored SELECT {expr} FROM staged")  # noqa: S608
-            con.execute("ROLLBACK")  # keep the store free of a key id
-            times["cxdata"] = time.perf_counter() - start
+            def via_cxdata() -> None:
+                con.execute("BEGIN TRANSACTION")
+                expr = customer_id_expr(con, "id", "staged", settings)
+                con.execute("DELETE FROM stored")
+                con.execute(f"INSERT INTO stored SELECT {expr} FROM staged")  # noqa: S608
+                con.execute("ROLLBACK")  # keep the store free of a key id
+
+            insert("plain", "id")
+            times["cxdata"], _ = timed(via_cxdata)
             key = bytes.fromhex(key_file.read_text().strip())
             check = con.execute("SELECT id FROM staged LIMIT 1").fetchone()
             assert check is not None
             frame = con.execute("SELECT id FROM staged").df()
-            start = time.perf_counter()
-            frame["id"] = frame["id"].map(
-                lambda v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
-            )
-            con.register("frame", frame)
-            con.execute("DELETE FROM stored")
-            con.execute("INSERT INTO stored SELECT id FROM frame")
-            times["pandas"] = time.perf_counter() - start
+
+            def via_pandas() -> None:
+                frame["id"] = frame["id"].map(
+                    lambda v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
+                )
+                con.register("frame", frame)
+                con.execute("DELETE FROM stored")
+                con.execute("INSERT INTO stored SELECT id FROM frame")
+
+            times["pandas"], _ = timed(via_pandas)
             assert frame["id"].iloc[0] == pseudonym(key, str(check[0]))
-            timed("duckdb", "sha256(id)")
+            insert("duckdb", "sha256(id)")
     return times
 
 

@@ -45,77 +45,60 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+from _common import (
+    RESULTS,
+    WORK,
+    add_paths,
+    best_median,
+    command_line,
+    machine,
+    print_header,
+    timed,
+    warn_if_busy,
+    write_json,
+)
+from _vocabulary import (
+    AGE_BANDS,
+    CHANNELS,
+    METHODS,
+    NOTES,
+    REGIONS,
+    STAGES,
+    STUDIES,
+    TIERS,
+    TOUCHPOINTS,
+    sql_list,
+)
 from scipy import stats
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-if str(ROOT) not in sys.path:  # run as a script from anywhere: import the checkout's cxdata
-    sys.path.insert(0, str(ROOT))
+from cxdata.config import Settings
+from cxdata.scoring import stage_scores
+from cxdata.store import Store
 
-from cxdata.config import Settings  # noqa: E402
-from cxdata.scoring import stage_scores  # noqa: E402
-from cxdata.store import Store  # noqa: E402
-
-WORK = BENCH / ".work"
-RESULTS = BENCH / "results" / "scoring.json"
+PACKAGES = {"duckdb": "duckdb", "ibis": "ibis-framework", "pandas": "pandas"}
+"""Whose versions the results record (key -> distribution); page_bench adds Streamlit."""
 GENERATOR_VERSION = "1"  # bump when the generated data changes: cached stores are rebuilt
 SEGMENT = "loyalty_tier"
 TARGET_SQL_RATIO = 1.2
 TARGET_PANDAS_RATIO = 5.0
 TOLERANCE = 1e-9
 
-STAGES = ["Awareness", "Consideration", "Purchase", "Delivery", "Usage", "Support"]
-TOUCHPOINTS = [
-    ["Shop window", "Social media", "TV spot", "Search ad"],
-    ["Website", "App browse", "Store shelf", "Comparison site"],
-    ["Checkout", "Cashier", "Payment page", "Voucher"],
-    ["Home delivery", "Click and collect", "Parcel locker", "Tracking page"],
-    ["Unboxing", "First use", "Manual", "App experience"],
-    ["Hotline", "Chatbot", "Returns desk", "E-mail support"],
-]
 STAGE_SKEW = [1, 0, 1, -1, 0, -2]  # added to half the scores of each stage, then clipped
-CHANNELS = ["store", "web", "app", "phone", "mail"]
-METHODS = ["Mystery shopping", "Session recording", "Shadowing", "Diary study"]
-STUDIES = ["Retail store visits", "E-commerce sessions", "Call centre calls"]
-TIERS = ["None", "Bronze", "Silver", "Gold"]
-REGIONS = ["North", "South", "East", "West", "Central"]
-AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
-NOTES = [
-    "Customer smiled at the greeting",
-    "Waited longer than expected",
-    "Could not find the product",
-    "Praised the friendly staff",
-    "Abandoned the basket",
-    "Asked for help twice",
-    "Completed the task quickly",
-    "Complained about the price",
-]
-
 
 # -- the store -------------------------------------------------------------------------------
-
-
-def _sql_list(values: list[Any]) -> str:
-    def lit(v: Any) -> str:
-        return str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
-
-    return "[" + ", ".join(lit(v) for v in values) + "]"
 
 
 def store_path(rows: int, folder: Path = WORK) -> Path:
@@ -154,17 +137,17 @@ def generate_store(rows: int, folder: Path = WORK) -> Path:
             i + 2 AS source_row,
             'O-' || lpad(CAST(i AS VARCHAR), 10, '0') AS observation_id,
             'C' || lpad(CAST(c AS VARCHAR), 8, '0') AS customer_id,
-            {_sql_list(STUDIES)}[c % 3 + 1] AS study,
-            {_sql_list(STAGES)}[s + 1] AS stage,
-            {_sql_list(touchpoints)}[s * 4 + CAST((h >> 8) % 4 AS BIGINT) + 1] AS touchpoint,
-            {_sql_list(CHANNELS)}[CAST((h >> 12) % 5 AS BIGINT) + 1] AS channel,
+            {sql_list(STUDIES)}[c % 3 + 1] AS study,
+            {sql_list(STAGES)}[s + 1] AS stage,
+            {sql_list(touchpoints)}[s * 4 + CAST((h >> 8) % 4 AS BIGINT) + 1] AS touchpoint,
+            {sql_list(CHANNELS)}[CAST((h >> 12) % 5 AS BIGINT) + 1] AS channel,
             'I-' || s || '-' || CAST((h >> 16) % 40 AS BIGINT) AS interaction,
-            {_sql_list(METHODS)}[c % 4 + 1] AS method,
+            {sql_list(METHODS)}[c % 4 + 1] AS method,
             'OBS-' || lpad(CAST(c % 40 AS VARCHAR), 2, '0') AS observer,
             CASE WHEN (g >> 40) % 4 = 0
-                 THEN {_sql_list(NOTES)}[CAST((g >> 44) % 8 AS BIGINT) + 1] END AS note,
+                 THEN {sql_list(NOTES[:8])}[CAST((g >> 44) % 8 AS BIGINT) + 1] END AS note,
             CAST(greatest(-3, least(3, CAST((h >> 24) % 7 AS BIGINT) - 3
-                 + CASE WHEN (h >> 32) % 2 = 0 THEN {_sql_list(STAGE_SKEW)}[s + 1] ELSE 0 END))
+                 + CASE WHEN (h >> 32) % 2 = 0 THEN {sql_list(STAGE_SKEW)}[s + 1] ELSE 0 END))
                  AS DOUBLE) AS score,
             TIMESTAMP '2026-01-01 08:00:00'
                 + to_seconds(CAST((g >> 16) % 31536000 AS BIGINT)) AS observed_at
@@ -174,9 +157,9 @@ def generate_store(rows: int, folder: Path = WORK) -> Path:
                {value}, {number}
         FROM (SELECT range AS c FROM range({customers}))"""
     attributes = [
-        ("loyalty_tier", "attribute", "VARCHAR", f"{_sql_list(TIERS)}[(c // 7) % 4 + 1]", "NULL"),
-        ("region", "attribute", "VARCHAR", f"{_sql_list(REGIONS)}[(c // 3) % 5 + 1]", "NULL"),
-        ("age_band", "attribute", "VARCHAR", f"{_sql_list(AGE_BANDS)}[c % 6 + 1]", "NULL"),
+        ("loyalty_tier", "attribute", "VARCHAR", f"{sql_list(TIERS)}[(c // 7) % 4 + 1]", "NULL"),
+        ("region", "attribute", "VARCHAR", f"{sql_list(REGIONS)}[(c // 3) % 5 + 1]", "NULL"),
+        ("age_band", "attribute", "VARCHAR", f"{sql_list(AGE_BANDS)}[c % 6 + 1]", "NULL"),
         ("nps", "outcome", "DOUBLE", "CAST((c * 7) % 11 AS VARCHAR)", "(c * 7) % 11 * 1.0"),
     ]  # fmt: skip
     con = duckdb.connect(str(partial))
@@ -249,61 +232,56 @@ def _generator_of(path: Path) -> str | None:
 
 # -- the limit: hand-written SQL -------------------------------------------------------------
 
-SQL_TOUCHPOINT = """
+
+def _cell_sums(score: str) -> str:
+    """A customer's cell: its score, the positive and negative parts, its observations."""
+    return (
+        f"sum({score}) AS score, sum(greatest({score}, 0)) AS positive, "
+        f"sum(least({score}, 0)) AS negative, count(*) AS n_obs"
+    )
+
+
+# Per group, over the customer cells: what stage_scores reports (sd instead of the CI).
+STATISTICS = """count(*) AS n_customers, sum(n_obs) AS n_observations,
+           avg(score) AS mean_score, stddev_samp(score) AS sd,
+           avg(positive) AS mean_positive, avg(negative) AS mean_negative,
+           avg(CASE WHEN score > 0 THEN 1 ELSE 0 END) AS delight_share,
+           avg(CASE WHEN score < 0 THEN 1 ELSE 0 END) AS disappointment_share"""
+
+SQL_TOUCHPOINT = f"""
     WITH cells AS (
-        SELECT customer_id, stage, touchpoint,
-               sum(score) AS score, sum(greatest(score, 0)) AS positive,
-               sum(least(score, 0)) AS negative, count(*) AS n_obs
+        SELECT customer_id, stage, touchpoint, {_cell_sums("score")}
         FROM observations
         GROUP BY customer_id, stage, touchpoint)
-    SELECT stage, touchpoint,
-           count(*) AS n_customers, sum(n_obs) AS n_observations,
-           avg(score) AS mean_score, stddev_samp(score) AS sd,
-           avg(positive) AS mean_positive, avg(negative) AS mean_negative,
-           avg(CASE WHEN score > 0 THEN 1 ELSE 0 END) AS delight_share,
-           avg(CASE WHEN score < 0 THEN 1 ELSE 0 END) AS disappointment_share
+    SELECT stage, touchpoint, {STATISTICS}
     FROM cells
-    GROUP BY stage, touchpoint"""
+    GROUP BY stage, touchpoint"""  # noqa: S608 (constants only)
 
 # Join every observation to its customer's segment value, then aggregate.
-SQL_SEGMENT_JOIN_FIRST = """
-    WITH seg AS (SELECT DISTINCT customer_id, value AS {segment}
+SQL_SEGMENT_JOIN_FIRST = f"""
+    WITH seg AS (SELECT DISTINCT customer_id, value AS {{segment}}
                  FROM customer_attributes WHERE name = $name),
     cells AS (
-        SELECT o.customer_id, o.stage, seg.{segment},
-               sum(o.score) AS score, sum(greatest(o.score, 0)) AS positive,
-               sum(least(o.score, 0)) AS negative, count(*) AS n_obs
+        SELECT o.customer_id, o.stage, seg.{{segment}}, {_cell_sums("o.score")}
         FROM observations o JOIN seg USING (customer_id)
-        GROUP BY o.customer_id, o.stage, seg.{segment})
-    SELECT stage, {segment},
-           count(*) AS n_customers, sum(n_obs) AS n_observations,
-           avg(score) AS mean_score, stddev_samp(score) AS sd,
-           avg(positive) AS mean_positive, avg(negative) AS mean_negative,
-           avg(CASE WHEN score > 0 THEN 1 ELSE 0 END) AS delight_share,
-           avg(CASE WHEN score < 0 THEN 1 ELSE 0 END) AS disappointment_share
+        GROUP BY o.customer_id, o.stage, seg.{{segment}})
+    SELECT stage, {{segment}}, {STATISTICS}
     FROM cells
-    GROUP BY stage, {segment}"""
+    GROUP BY stage, {{segment}}"""  # noqa: S608 (constants only)
 
 # The segment is a property of the customer: aggregate customer x stage first (fewer rows
 # to join), then join the distinct segment values. Same result, also for multi-valued
 # attributes: a customer's stage cell counts once under each of the customer's values.
-SQL_SEGMENT_AGGREGATE_FIRST = """
+SQL_SEGMENT_AGGREGATE_FIRST = f"""
     WITH per_customer AS (
-        SELECT customer_id, stage,
-               sum(score) AS score, sum(greatest(score, 0)) AS positive,
-               sum(least(score, 0)) AS negative, count(*) AS n_obs
+        SELECT customer_id, stage, {_cell_sums("score")}
         FROM observations
         GROUP BY customer_id, stage),
-    seg AS (SELECT DISTINCT customer_id, value AS {segment}
+    seg AS (SELECT DISTINCT customer_id, value AS {{segment}}
             FROM customer_attributes WHERE name = $name)
-    SELECT stage, {segment},
-           count(*) AS n_customers, sum(n_obs) AS n_observations,
-           avg(score) AS mean_score, stddev_samp(score) AS sd,
-           avg(positive) AS mean_positive, avg(negative) AS mean_negative,
-           avg(CASE WHEN score > 0 THEN 1 ELSE 0 END) AS delight_share,
-           avg(CASE WHEN score < 0 THEN 1 ELSE 0 END) AS disappointment_share
+    SELECT stage, {{segment}}, {STATISTICS}
     FROM per_customer JOIN seg USING (customer_id)
-    GROUP BY stage, {segment}"""
+    GROUP BY stage, {{segment}}"""  # noqa: S608 (constants only)
 
 
 def sql_queries(segment: str) -> dict[str, dict[str, str]]:
@@ -429,37 +407,12 @@ def compare(name: str, got: pd.DataFrame, want: pd.DataFrame, group: str) -> Non
 # -- timing ----------------------------------------------------------------------------------
 
 
-def summary(times: list[float]) -> dict[str, Any]:
-    return {"best": min(times), "median": statistics.median(times), "runs": times}
-
-
-def machine() -> dict[str, Any]:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(mem, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": version("duckdb"),
-        "ibis": version("ibis-framework"),
-        "pandas": version("pandas"),
-    }
-
-
-def _cxdata(store: Store, group: str) -> tuple[float, pd.DataFrame]:
-    start = time.perf_counter()
-    out = stage_scores(store, [group])
-    return time.perf_counter() - start, out
-
-
 def _sql(db: Path, sql: str, segment: str, config: dict[str, str]) -> tuple[float, pd.DataFrame]:
     """The query on an open connection that has run it once (warm)."""
     con = duckdb.connect(str(db), config=config)
     try:
         run_sql(con, sql, segment)
-        start = time.perf_counter()
-        out = run_sql(con, sql, segment)
-        return time.perf_counter() - start, out
+        return timed(lambda: run_sql(con, sql, segment))
     finally:
         con.close()
 
@@ -468,19 +421,15 @@ def _sql_fresh(
     db: Path, sql: str, segment: str, config: dict[str, str]
 ) -> tuple[float, pd.DataFrame]:
     """The query on a connection opened (and closed) for it, as cxdata's store does."""
-    start = time.perf_counter()
-    con = duckdb.connect(str(db), config=config)
-    try:
-        out = run_sql(con, sql, segment)
-    finally:
-        con.close()
-    return time.perf_counter() - start, out
 
+    def once() -> pd.DataFrame:
+        con = duckdb.connect(str(db), config=config)
+        try:
+            return run_sql(con, sql, segment)
+        finally:
+            con.close()
 
-def _pandas(obs: pd.DataFrame, attrs: pd.DataFrame, group: str) -> tuple[float, pd.DataFrame]:
-    start = time.perf_counter()
-    out = pandas_scores(obs, attrs, group)
-    return time.perf_counter() - start, out
+    return timed(once)
 
 
 def read_config(store: Store) -> dict[str, str]:
@@ -518,9 +467,7 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
     cx_config = read_config(store)
     cap = cap_config(store)
 
-    start = time.perf_counter()
-    obs, attrs = load_pandas(db)
-    load = time.perf_counter() - start
+    load, (obs, attrs) = timed(lambda: load_pandas(db))
     memory = (obs.memory_usage(deep=True).sum() + attrs.memory_usage(deep=True).sum()) / 2**20
     print(f"  pandas load {load:.2f} s ({len(obs):,} + {len(attrs):,} rows, {memory:,.0f} MB)")
 
@@ -531,13 +478,13 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
     runs: dict[str, Callable[[], tuple[float, pd.DataFrame]]] = {}
     for query, group in groups.items():
         limit_sql = next(iter(queries[query].values()))
-        runs[f"{query}/cxdata"] = lambda g=group: _cxdata(store, g)
+        runs[f"{query}/cxdata"] = lambda g=group: timed(lambda: stage_scores(store, [g]))
         runs[f"{query}/sql"] = lambda s=limit_sql: _sql(db, s, segment, {})
         runs[f"{query}/sql_cx_memory"] = lambda s=limit_sql: _sql(db, s, segment, cap)
         runs[f"{query}/sql_fresh"] = lambda s=limit_sql: _sql_fresh(db, s, segment, cx_config)
         for spelling, sql in list(queries[query].items())[1:]:
             runs[f"{query}/sql ({spelling})"] = lambda s=sql: _sql(db, s, segment, {})
-        runs[f"{query}/pandas"] = lambda g=group, o=obs, a=attrs: _pandas(o, a, g)
+        runs[f"{query}/pandas"] = lambda g=group: timed(lambda: pandas_scores(obs, attrs, g))
 
     outputs = {name: fn()[1] for name, fn in runs.items()}  # warm-up, and the results
     for query, group in groups.items():
@@ -561,9 +508,11 @@ def bench(db: Path, repeat: int, segment: str) -> dict[str, Any]:
         r: dict[str, Any] = {
             "group": group,
             "cells": len(outputs[f"{query}/cxdata"]),
-            **{c: summary(times[f"{query}/{c}"]) for c in CONTENDERS},
+            **{c: best_median(times[f"{query}/{c}"]) for c in CONTENDERS},
             "sql_spelling": spellings[0],
-            "other_sql_spellings": {s: summary(times[f"{query}/sql ({s})"]) for s in spellings[1:]},
+            "other_sql_spellings": {
+                s: best_median(times[f"{query}/sql ({s})"]) for s in spellings[1:]
+            },
         }
         r["cxdata_vs_sql"] = r["cxdata"]["best"] / r["sql"]["best"]
         r["cxdata_vs_sql_median"] = r["cxdata"]["median"] / r["sql"]["median"]
@@ -642,18 +591,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=10_000_000, help="observations")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per contender")
     parser.add_argument("--segment", default=SEGMENT, help="customer attribute to segment by")
-    parser.add_argument("--work", type=Path, default=WORK, help="folder for generated stores")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    add_paths(parser, RESULTS / "scoring.json", "folder for generated stores")
     parser.add_argument("--generate-only", action="store_true", help="build the store, stop")
     args = parser.parse_args(argv)
 
-    info = machine()
-    command = "python bench/scoring_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(
-        f"{command.strip()}  ({info['cpus']} CPUs, {info['memory_gb']} GB, DuckDB "
-        f"{info['duckdb']}, Ibis {info['ibis']}, pandas {info['pandas']})",
-        flush=True,
-    )
+    info = machine(PACKAGES)
+    command = command_line(__file__, argv)
+    print_header(command, info, {"DuckDB": "duckdb", "Ibis": "ibis", "pandas": "pandas"})
     start = time.perf_counter()
     db = generate_store(args.rows, args.work)
     print(f"store: {db} (ready in {time.perf_counter() - start:.1f} s)", flush=True)
@@ -664,12 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         found = bench(copy, args.repeat, args.segment)
     found["load_average"] = {"before": load_before, "after": os.getloadavg()}
     print_table(args.rows, found)
-    busy = max(load_before[0], found["load_average"]["after"][0])
-    if busy > (os.cpu_count() or 1) * 0.75:
-        print(
-            f"WARNING: 1-minute load average reached {busy:.1f} on {os.cpu_count()} CPUs: "
-            "other processes competed for the CPU; rerun on a quiet machine"
-        )
+    warn_if_busy(load_before, found["load_average"]["after"])
 
     targets = check_targets(found)
     print(
@@ -680,11 +619,10 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "MET" if t["met"] else "MISSED"
         print(f"  [{verdict}] {t['target']} (measured: {t['value']})")
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "scoring",
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command,
         "rows": args.rows,
         "repeat": args.repeat,
         "segment": args.segment,
@@ -692,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         **found,
         "targets": targets,
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"\nResults written to {args.out}")
     return 0 if all(t["met"] for t in targets) else 1
 
