@@ -135,7 +135,7 @@ TIMED_CALLS = [
     ("cxdata.ui", "attribute_names"),
     ("cxdata.ui", "heatmap_chart"),
     ("cxdata.ui", "emotion_curve_chart"),
-    ("cxdata.ui", "touchpoints_in_journey_order"),
+    ("cxdata.tables", "touchpoints_in_journey_order"),
     ("cxdata.ui", "touchpoint_order"),
     ("cxdata.ui", "show_chart"),
     ("cxdata.ui", "downloads"),
