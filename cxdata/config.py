@@ -9,6 +9,8 @@ from typing import Any
 
 DEFAULT_DB = Path("data") / "cxdata.duckdb"
 DEFAULT_KEY = Path("~") / ".config" / "cxdata" / "pseudonym.key"
+APP_KEEP_OPEN_S = 30.0
+"""The app's `keep_open_s` unless CXDATA_KEEP_OPEN_S says otherwise."""
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -33,9 +35,14 @@ class Settings:
         30.0, 'How long anyone waits for another process\'s turn at the database before "busy".'
     )
     memory_limit_mb: int = _setting(
-        1024,
+        4096,
         "DuckDB memory limit of the process (all its connections); beyond it DuckDB spills to a "
         "temp folder beside the database.",
+    )
+    keep_open_s: float = _setting(
+        0.0,
+        "Seconds a process keeps the database open after its last connection, unless another "
+        f"process waits for it: reads find DuckDB's cache warm (the app: {APP_KEEP_OPEN_S:g}).",
     )
     max_problems_shown: int = _setting(50, "Problems printed per file by the CLI before a count.")
     max_problems_kept: int = _setting(10_000, "Problems collected per file (the rest are counted).")

@@ -97,14 +97,15 @@ class Store:
         (see `cxdata.turns`), so readers never starve a `cxdata ingest` next to the app."""
         deadline = time.monotonic() + self.settings.lock_timeout_s
         try:
-            with self.turns().connection(deadline, self._open_with_retry) as con:
+            kind = (self.sandbox, self.settings.memory_limit_mb)
+            with self.turns().connection(deadline, self._open_with_retry, kind) as con:
                 yield con
         except TurnTimeout:
             raise self._busy() from None
 
     def turns(self) -> FileTurns:
         """This process's turns at the database file (shared by every Store of the path)."""
-        return turns_for(self.path)
+        return turns_for(self.path, self.settings.keep_open_s)
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
@@ -171,6 +172,7 @@ class Store:
                 con.execute("DETACH cx_fresh")
                 fresh.replace(self.path)
                 wal.unlink(missing_ok=True)
+                self.turns().reopen_next_time()  # the open instance still reads the old file
             finally:
                 fresh.unlink(missing_ok=True)
         return before, self.path.stat().st_size

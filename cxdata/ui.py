@@ -6,6 +6,7 @@ without it. Caches are keyed by the store's data version so new batches show at 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -28,7 +29,7 @@ from cxdata.auth import (
 )
 from cxdata.charts import emotion_curve, heatmap
 from cxdata.compare import Segment, compare
-from cxdata.config import Settings
+from cxdata.config import APP_KEEP_OPEN_S, Settings
 from cxdata.filters import Filters
 from cxdata.ingest import IngestError, IngestResult, load_sample, parse_mapping
 from cxdata.overview import FilterOptions, filter_options, observation_counts
@@ -50,7 +51,8 @@ def _store(db_path: str) -> Store:
     from cxdata.sample import DATA_FILES, SAMPLE_DIR
 
     sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
-    return Store.open(Settings.from_env(db_path=db_path), sandbox=sample)
+    keep_open = None if "CXDATA_KEEP_OPEN_S" in os.environ else APP_KEEP_OPEN_S
+    return Store.open(Settings.from_env(db_path=db_path, keep_open_s=keep_open), sandbox=sample)
 
 
 def store() -> Store:

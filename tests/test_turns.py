@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import duckdb
 import pytest
 from filelock import FileLock, Timeout
 
@@ -134,3 +135,97 @@ def test_the_same_file_uploaded_by_eight_sessions_at_once_is_imported_once(db, w
         "batches": 1,
         "stages": None,
     }
+
+
+def _threads(con) -> int:
+    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+def test_a_kept_database_serves_the_next_connection_then_lets_go(db):
+    """keep_open_s: the next connection gets the same database instance (its cache is
+    warm; seen here by a global setting it still has), and the file is let go once idle."""
+    store = Store.open(Settings(keep_open_s=0.5), db)
+    with store.connect() as con:
+        con.execute("SET GLOBAL threads = 1")  # lives as long as the instance
+    assert _held(f"{db}.hold")
+    with store.connect() as con:
+        assert _threads(con) == 1
+    other_hold = FileLock(f"{db}.hold", thread_local=False)
+    other_hold.acquire(timeout=10)  # let go after 0.5 s idle
+    other_hold.release()
+    with store.connect() as con:
+        assert _threads(con) != 1  # a fresh instance
+
+
+def test_a_queued_process_gets_a_kept_database_at_once(db):
+    store = Store.open(Settings(keep_open_s=3600, lock_timeout_s=30), db)
+    other_queue = FileLock(f"{db}.queue", thread_local=False)
+    other_hold = FileLock(f"{db}.hold", thread_local=False)
+    with store.connect() as con:
+        con.execute("SET GLOBAL threads = 1")
+    assert _held(f"{db}.hold")
+    other_queue.acquire()
+    other_hold.acquire(timeout=10)  # long before the hour is over
+    opened = threading.Event()
+
+    def newcomer() -> None:
+        with store.connect() as con:
+            assert _threads(con) != 1  # reopened after the other process's turn
+        opened.set()
+
+    late = threading.Thread(target=newcomer)
+    late.start()
+    other_queue.release()
+    assert not opened.wait(0.3)  # waits while the other process has the file
+    other_hold.release()
+    late.join(timeout=30)
+    assert opened.is_set()
+
+
+def test_new_work_on_a_kept_database_lets_a_queued_process_in_first(db):
+    """A connection asked for while the database is kept open and another process has
+    just queued (before the keeper looked) closes it and queues behind that process."""
+    store = Store.open(Settings(keep_open_s=3600, lock_timeout_s=30), db)
+    other_queue = FileLock(f"{db}.queue", thread_local=False)
+    other_hold = FileLock(f"{db}.hold", thread_local=False)
+    order: list[str] = []
+    with store.connect():
+        pass
+    other_queue.acquire()
+    late = threading.Thread(target=lambda: store.stats() and order.append("newcomer"))
+    late.start()
+    other_hold.acquire(timeout=10)
+    order.append("other process")
+    other_queue.release()
+    other_hold.release()
+    late.join(timeout=30)
+    assert order == ["other process", "newcomer"]
+
+
+def test_compact_does_not_keep_the_swapped_out_file_open(db):
+    """After compact the kept instance would read and write the replaced file: it is
+    closed instead, and later writes reach the database file."""
+    store = Store.open(Settings(keep_open_s=3600), db)
+    store.set_meta("before", "1")
+    store.compact()
+    store.set_meta("after", "2")
+    store.turns().let_go()
+    assert not _held(f"{db}.hold")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT key, value FROM meta WHERE key IN ('before', 'after')")
+        assert sorted(rows.fetchall()) == [("after", "2"), ("before", "1")]
+    finally:
+        con.close()
+
+
+def test_a_kept_sandboxed_database_is_not_lent_to_an_unsandboxed_store(db):
+    """The app's store is sandboxed (no SET, no file access); a store of the same process
+    without the sandbox (the CLI's, a test's) gets a database opened its own way."""
+    app = Store.open(Settings(keep_open_s=3600), db, sandbox=())
+    with app.connect() as con:
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute("SET GLOBAL threads = 1")
+    assert _held(f"{db}.hold")
+    with Store.open(Settings(), db).connect() as con:
+        con.execute("SET GLOBAL threads = 1")  # not the locked instance
