@@ -10,14 +10,18 @@ path, which lists every problem with its row. A clean file is therefore read twi
 (once for the observations, once more for the customer attributes, reading only those
 columns), never staged.
 
+Batch id: the rows go in with the id the batch sequence will draw next (read, not
+drawn: a drawn value is gone even when the transaction rolls back, and a failed import
+must leave no gap); it is drawn after the checks and must be that id.
+
 Row numbers: DuckDB's reader has no row-number column and `row_number() OVER ()` would
-serialise the whole insert onto one thread, so rows go in with placeholders and are
-numbered after the checks: with `preserve_insertion_order` (DuckDB's default) the rows of
-one INSERT ... SELECT from a file take consecutive rowids in file order, so a row's
-`rowid - min(rowid)` is its position in the file (the staged path relies on the same
-order). Without rejected lines that position + 2 is the row as the user sees it. That
-holds only while the insert has no join: files whose scores come from the framework's
-catalogue (interaction codes) take the staged path.
+serialise the whole insert onto one thread (1.6x its time), so rows go in with a
+placeholder and are numbered after the checks: with `preserve_insertion_order` (DuckDB's
+default) the rows of one INSERT ... SELECT from a file take consecutive rowids in file
+order, so a row's `rowid - min(rowid)` is its position in the file (the staged path relies
+on the same order). Without rejected lines that position + 2 is the row as the user sees
+it. That holds only while the insert has no join: files whose scores come from the
+framework's catalogue (interaction codes) take the staged path.
 
 With pseudonymisation on, imports take the staged path: the file's raw customer ids never
 reach a table of the database, not even in a transaction that is rolled back. With it off,
@@ -76,8 +80,6 @@ from cxdata.ingest.write import (
 from cxdata.privacy import PseudonymError, key_for_import
 from cxdata.store import Store
 
-PENDING_BATCH = -1
-"""batch_id of rows inserted but not yet checked; never committed (set before COMMIT)."""
 _FIRST_ROW = 2  # the header is row 1
 _GUARD = "cxdata direct ingest: a row fails a check"
 
@@ -143,6 +145,7 @@ def ingest_csv_direct(
         try:
             if key_for_import(con, store.settings) is not None:  # pseudonymise was checked
                 raise _Fallback
+            batch_id = _next_batch_id(con)
             # Read without quoting (the sniffer found none, or quotes that do not pair up),
             # a value starting with a quote is an unclosed one: the insert fails on one in
             # the columns it reads, `_finish` on one in the attribute and outcome columns
@@ -151,9 +154,9 @@ def ingest_csv_direct(
             unquoted = staged.headers if quote_char in ("", "(empty)") else []
             later = set(plan_value_columns(plan))
             now = [c for c in unquoted if c not in later]
-            _insert_checked(con, plan, mapping, store, reader, params, now)
+            _insert_checked(con, plan, mapping, store, reader, params, now, batch_id)
             result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest,
-                             [c for c in unquoted if c in later])  # fmt: skip
+                             [c for c in unquoted if c in later], batch_id)  # fmt: skip
             if not result.already_imported:
                 record_import(con, actor, result, digest.result(), store.settings)
         except (_Fallback, PseudonymError, duckdb.Error):
@@ -164,6 +167,25 @@ def ingest_csv_direct(
             raise
         con.execute("ROLLBACK" if result.already_imported else "COMMIT")
     return result
+
+
+def _next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id `nextval('batch_id_seq')` will draw, without drawing it; no batch and no
+    observation may have it yet (else the staged path takes the file)."""
+    row = con.execute(
+        """SELECT coalesce(last_value + increment_by, start_value) FROM duckdb_sequences()
+           WHERE sequence_name = 'batch_id_seq'"""
+    ).fetchone()
+    assert row is not None
+    batch_id = int(row[0])
+    taken = con.execute(
+        """SELECT (SELECT count(*) FROM batches WHERE batch_id >= $b)
+                + (SELECT count(*) FROM observations WHERE batch_id >= $b)""",
+        {"b": batch_id},
+    ).fetchone()
+    if taken is None or taken[0]:
+        raise _Fallback
+    return batch_id
 
 
 def _insertion_order_kept(con: duckdb.DuckDBPyConnection) -> bool:
@@ -179,9 +201,10 @@ def _insert_checked(
     reader: str,
     params: dict[str, Any],
     unquoted: list[str],
+    batch_id: int,
 ) -> None:
-    """INSERT the file's rows as pending observations; raises if any row fails a rule or
-    has a value in an `unquoted` column that starts with a quote."""
+    """INSERT the file's rows as observations of `batch_id`, not yet numbered; raises if
+    any row fails a rule or has a value in an `unquoted` column that starts with a quote."""
     rules = rules_for(plan, mapping, store.settings)
     for rule in rules:
         params.update(rule.params)
@@ -189,7 +212,7 @@ def _insert_checked(
     conditions += [f"starts_with({quote(c)}, '\"')" for c in unquoted]
     failing = " OR ".join(f"({c})" for c in conditions)
     guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if conditions else "0"
-    select = observation_values(plan, plan.sources[0], str(PENDING_BATCH), guard)
+    select = observation_values(plan, plan.sources[0], str(batch_id), guard)
     # The rules and the values parse the score and the timestamp several times (DuckDB
     # does not share work inside CASE): parse each once, below, and refer to the result.
     parsed = {}
@@ -214,6 +237,7 @@ def _finish(
     params: dict[str, Any],
     digest: Future[str],
     unquoted: list[str],
+    batch_id: int,
 ) -> IngestResult:
     """Check what the insert cannot (rejected lines, observation ids), number the rows,
     then write attributes and the batch record (the caller commits or rolls back)."""
@@ -234,13 +258,13 @@ def _finish(
     row = con.execute(
         f"""SELECT count(*), min(rowid), max(rowid), string_agg(DISTINCT study, ', '), {repeats}
             FROM observations WHERE batch_id = ?""",
-        [PENDING_BATCH],
+        [batch_id],
     ).fetchone()
     assert row is not None
     n_rows, first_rowid, last_rowid, studies, repeated_ids = row
     if n_rows == 0 or repeated_ids or last_rowid - first_rowid + 1 != n_rows:
         raise _Fallback
-    if "observation_id" in plan.columns and _ids_already_stored(con):
+    if "observation_id" in plan.columns and _ids_already_stored(con, batch_id):
         raise _Fallback
     collect_customer_values(con, plan, reader, params)
     # The insert read only the columns it needs, and DuckDB checks UTF-8 only in the
@@ -249,12 +273,12 @@ def _finish(
     # before the batch id is drawn, as a sequence does not roll back.
     if rejected_lines(con) or _starts_with_quote(con, unquoted):
         raise _Fallback
-    batch_row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
-    assert batch_row is not None
-    batch_id = int(batch_row[0])
+    drawn = con.execute("SELECT nextval('batch_id_seq')").fetchone()
+    if drawn is None or drawn[0] != batch_id:
+        raise _Fallback
     con.execute(
-        "UPDATE observations SET batch_id = ?, source_row = rowid - ? + ? WHERE batch_id = ?",
-        [batch_id, first_rowid, _FIRST_ROW, PENDING_BATCH],
+        "UPDATE observations SET source_row = rowid - ? + ? WHERE batch_id = ?",
+        [first_rowid, _FIRST_ROW, batch_id],
     )
     staged.rows = int(n_rows)
     known = known_stages(con, mapping, framework_stages)
@@ -289,13 +313,13 @@ def _starts_with_quote(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bo
     return bool(row and row[0])
 
 
-def _ids_already_stored(con: duckdb.DuckDBPyConnection) -> bool:
-    """Does any pending observation id exist in an earlier batch?"""
+def _ids_already_stored(con: duckdb.DuckDBPyConnection, batch_id: int) -> bool:
+    """Does any observation id of the batch being imported exist in an earlier batch?"""
     row = con.execute(
         """SELECT count(*) FROM (SELECT observation_id FROM observations WHERE batch_id = $p) n
            SEMI JOIN (SELECT observation_id FROM observations WHERE batch_id <> $p) o
            ON o.observation_id = n.observation_id""",
-        {"p": PENDING_BATCH},
+        {"p": batch_id},
     ).fetchone()
     return bool(row and row[0])
 

@@ -156,20 +156,21 @@ def text_columns(types: dict[str, str]) -> str:
         h: f"{quote(h)} ->> '$'" if t == "JSON" else f"CAST({quote(h)} AS VARCHAR)"
         for h, t in types.items()
     }
-    return ", ".join(
-        f"{unguard_sql(f'nullif({_trimmed(expr)}, {EMPTY})')} AS {quote(unguard(h))}"
-        for h, expr in as_text.items()
-    )
+    return ", ".join(f"{_clean(expr)} AS {quote(unguard(h))}" for h, expr in as_text.items())
 
 
-def _trimmed(expr: str) -> str:
-    """trim(expr), calling trim only where it can change something: DuckDB's trim strips
-    spaces and Unicode space separators and costs ~4x a scan, but in ASCII it strips only
-    ' ', and `length <> strlen` (characters vs bytes) finds every non-ASCII value."""
-    return (
-        f"CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
-        f"OR length({expr}) <> strlen({expr}) THEN trim({expr}) ELSE {expr} END"
+def _clean(expr: str) -> str:
+    """`expr` trimmed, empty as NULL, unguarded, with the work done only where a cheap test
+    says it can change something: DuckDB's trim strips spaces and Unicode space separators
+    and costs ~4x a scan, but in ASCII it strips only ' ', and `length <> strlen`
+    (characters vs bytes) finds every non-ASCII value. One CASE, so that DuckDB (which
+    does not share work between the branches of nested CASEs) tests each value once."""
+    changes = (
+        f"starts_with({expr}, ' ') OR ends_with({expr}, ' ') OR starts_with({expr}, "
+        f"{APOSTROPHE}) OR {expr} = {EMPTY} OR length({expr}) <> strlen({expr})"
     )
+    cleaned = unguard_sql(f"nullif(trim({expr}), {EMPTY})")
+    return f"CASE WHEN {changes} THEN {cleaned} ELSE {expr} END"
 
 
 EMPTY = "''"  # the SQL literal of the empty string

@@ -35,7 +35,7 @@ def observation_values(
     """The select list of one observations row (table order) from trimmed text columns.
 
     `batch` and `source_row` are SQL expressions: the staged path knows both, the direct
-    path writes placeholders and sets them once the batch has passed every check.
+    path a placeholder row number (its row checks), set once the batch passed them all.
     `customer_id` is the stored id's expression when it is not the imported one (the
     privacy hook's pseudonym, cxdata.privacy.customer_id_expr).
     """
