@@ -223,9 +223,8 @@ def test_a_kept_sandboxed_database_is_not_lent_to_an_unsandboxed_store(db):
     """The app's store is sandboxed (no SET, no file access); a store of the same process
     without the sandbox (the CLI's, a test's) gets a database opened its own way."""
     app = Store.open(Settings(keep_open_s=3600), db, sandbox=())
-    with app.connect() as con:
-        with pytest.raises(duckdb.Error, match="locked"):
-            con.execute("SET GLOBAL threads = 1")
+    with app.connect() as con, pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET GLOBAL threads = 1")
     assert _held(f"{db}.hold")
     with Store.open(Settings(), db).connect() as con:
         con.execute("SET GLOBAL threads = 1")  # not the locked instance
