@@ -56,7 +56,7 @@ class TurnTimeout(TimeoutError):
 class FileTurns:
     """This process's turns at one database file; get it with `turns_for(path)`."""
 
-    def __init__(self, db_path: Path, keep_open_s: float = 0.0) -> None:
+    def __init__(self, db_path: Path) -> None:
         self._hold = FileLock(f"{db_path}.hold", thread_local=False)
         self._queue = FileLock(f"{db_path}.queue", thread_local=False)
         self._state = threading.Condition()
@@ -69,7 +69,7 @@ class FileTurns:
         self._write = threading.RLock()
         self.waited_s = 0.0
         """Longest time one connection of this process waited for its turn (diagnostics)."""
-        self.keep_open_s = keep_open_s
+        self.keep_open_s = 0.0
         """Seconds the database stays open after the last connection (none waiting)."""
         self._idle_since = 0.0
         self._keeper: threading.Thread | None = None

@@ -366,3 +366,23 @@ def test_an_unclosed_quote_is_reported_by_the_staged_path(store, write, column):
         (row, column, "a quote is not closed (the file's quotes do not pair up, so none were read)")
     ]
     assert store.stats()["batches"] == 0
+
+
+def test_a_refused_file_leaves_no_gap_in_the_batch_ids(tmp_path):
+    """The direct path reads the next batch id without drawing it: a file refused after its
+    rows went in (here: an observation id already stored) draws none, so the next
+    import is batch 2."""
+    store = Store.open(Settings(), tmp_path / "cx.duckdb")
+    header = "observation_id,customer_id,stage,score\n"
+    first, again, second = (tmp_path / n for n in ("first.csv", "again.csv", "second.csv"))
+    first.write_text(header + "O1,C1,Purchase,1\nO2,C2,Usage,-1\n")
+    again.write_text(header + "O3,C3,Purchase,2\nO1,C4,Usage,0\n")
+    second.write_text(header + "O5,C5,Purchase,3\n")
+    assert ingest_file(store, first).batch_id == 1
+    with pytest.raises(IngestError, match="O1"):
+        ingest_file(store, again)
+    result = ingest_file(store, second)
+    assert result.batch_id == 2
+    rows = store.query_df("SELECT batch_id, source_row, observation_id FROM observations")
+    assert sorted(rows.itertuples(index=False, name=None)) == [
+        (1, 2, "O1"), (1, 3, "O2"), (2, 2, "O5")]  # fmt: skip
