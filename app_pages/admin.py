@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from cxdata import ui
+from cxdata import ui, ui_signin
 from cxdata.auth import MINIMUM_ROLE, Action, Role, RolesFileError
 
-principal = ui.guard(Action.SETTINGS)
+principal = ui_signin.guard(Action.SETTINGS)
 store = ui.store()
 settings = store.settings
 
@@ -35,7 +35,7 @@ if not settings.team_mode:
     )
 else:
     try:
-        rules = ui.role_rules()
+        rules = ui_signin.role_rules()
     except RolesFileError as exc:
         st.error(str(exc))
     else:

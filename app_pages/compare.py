@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from cxdata import ui
+from cxdata import ui, ui_charts, ui_signin
 from cxdata.auth import Action
 from cxdata.charts import difference_chart
 from cxdata.compare import summary
 from cxdata.tables import levels_in_journey_order
 
-ui.guard(Action.COMPARE)
+ui_signin.guard(Action.COMPARE)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
@@ -39,4 +39,4 @@ order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
 st.dataframe(table, hide_index=True)
-ui.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")
+ui_charts.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")

@@ -1,13 +1,14 @@
 """Journey heatmaps: where customers are delighted and where they are disappointed."""
 
+import pandas as pd
 import streamlit as st
 
-from cxdata import ui
+from cxdata import ui, ui_charts, ui_signin
 from cxdata.auth import Action
 from cxdata.scoring import DEFINITIONS, cell_observations, headline
 from cxdata.tables import default_segment
 
-ui.guard(Action.VIEW_HEATMAPS)
+ui_signin.guard(Action.VIEW_HEATMAPS)
 store = ui.store()
 cfg = store.settings
 db, version = str(store.path), ui.data_version()
@@ -40,11 +41,11 @@ thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
 label = segment.replace("_", " ")
 
 
-def show(view: ui.ChartView, data, by: str, name: str) -> None:  # type: ignore[no-untyped-def]
+def show(view: ui_charts.ChartView, data: pd.DataFrame, by: str, name: str) -> None:
     """A heatmap, its downloads, and the observations behind a clicked cell."""
-    event = ui.show_chart(view, key=name, selectable=True)
-    ui.downloads(view.chart, data, name)
-    for cell in ui.selected_cells(event):
+    event = ui_charts.show_chart(view, key=name, selectable=True)
+    ui_charts.downloads(view.chart, data, name)
+    for cell in ui_charts.selected_cells(event):
         st.markdown(
             f"**Observations behind {cell['stage']} × {cell['row']}** "
             "(most negative first; click the cell again to close)"
@@ -55,14 +56,16 @@ def show(view: ui.ChartView, data, by: str, name: str) -> None:  # type: ignore[
 
 journey = tuple(stages)
 title = f"Which stages delight or disappoint which {label}?"
-chart = ui.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
+chart = ui_charts.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
 show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
 curve_title = f"How does the experience evolve along the journey, by {label}?"
-ui.show_chart(ui.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
+ui_charts.show_chart(
+    ui_charts.emotion_curve_chart(db, version, segment, filters, journey, curve_title)
+)
 
 order = ui.touchpoint_order(db, version, filters, journey)
 title = "Which touchpoints delight or disappoint?"
-chart = ui.heatmap_chart(
+chart = ui_charts.heatmap_chart(
     db, version, "touchpoint", filters, "Touchpoint", title, thresholds, journey, order
 )
 show(chart, by_touchpoint, "touchpoint", "heatmap_stage_by_touchpoint")

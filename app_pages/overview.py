@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from cxdata import ui
+from cxdata import ui, ui_charts, ui_signin
 from cxdata.auth import Action
 from cxdata.charts import observations_by_stage
 from cxdata.tables import batch_table
 
-ui.guard(Action.VIEW_OVERVIEW)
+ui_signin.guard(Action.VIEW_OVERVIEW)
 store = ui.store()
 version = ui.data_version()
 stats = store.stats()
@@ -25,7 +25,7 @@ if counts.empty:
 else:
     st.caption("Journey stages in order: " + " → ".join(stats["stages"]))
     st.altair_chart(observations_by_stage(counts, stats["stages"]))
-    ui.csv_download(
+    ui_charts.csv_download(
         "Download these counts (CSV)",
         lambda: counts.drop(columns="stage_position"),
         "observation_counts.csv",

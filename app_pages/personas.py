@@ -4,7 +4,7 @@ import re
 
 import streamlit as st
 
-from cxdata import actions, ui
+from cxdata import actions, ui, ui_charts, ui_signin
 from cxdata.auth import Action, PermissionDenied
 from cxdata.charts import persona_diagnostics, persona_stage_row
 from cxdata.store import StoreError
@@ -21,7 +21,7 @@ METHODS = {
 }
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
 
-principal = ui.guard(Action.VIEW_PERSONAS)
+principal = ui_signin.guard(Action.VIEW_PERSONAS)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
@@ -188,7 +188,7 @@ for i, profile in enumerate(model.profiles):
         st.markdown("  \n".join(d for d in details if d))
         rename_persona(model.model_id, profile["persona"], profile["name"], names)
 
-ui.csv_download(
+ui_charts.csv_download(
     "Persona profiles (CSV)",
     lambda: persona_table(model),
     f"personas_model_{model.model_id}.csv",

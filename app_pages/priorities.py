@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from cxdata import ui
+from cxdata import ui, ui_charts, ui_signin
 from cxdata.auth import Action
 from cxdata.filters import FilterError
 from cxdata.priorities import DEFINITIONS
 from cxdata.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
-ui.guard(Action.VIEW_PRIORITIES)
+ui_signin.guard(Action.VIEW_PRIORITIES)
 store = ui.store()
 db, version = str(store.path), ui.data_version()
 filters = ui.current_filters()
@@ -84,7 +84,7 @@ st.caption(
     f"{table.attrs['performance_threshold']:+.2f} (the medians; importance at least +0.10). "
     "Names that would overlap are left out: hover a point, or see the list below."
 )
-ui.downloads(matrix, table, f"priorities_by_{level}")
+ui_charts.downloads(matrix, table, f"priorities_by_{level}")
 
 st.subheader("Fix-first list")
 shown = table.assign(quadrant=table["quadrant"].map(labels).fillna(table["quadrant"]))
@@ -135,7 +135,7 @@ if moments is not None and not moments.empty:
         f"Where does a disappointment make a bad {outcome} more likely? By {level}",
     )
     st.altair_chart(chart, width="content")
-    ui.downloads(chart, moments, f"moments_of_truth_by_{level}")
+    ui_charts.downloads(chart, moments, f"moments_of_truth_by_{level}")
     with st.expander("Moments of truth as a table"):
         titles = {"risk_disappointed": "Risk if disappointed", "risk_other": "Risk otherwise",
                   "risk_difference": "Difference", "ci_low": "95% CI from",

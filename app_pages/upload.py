@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from cxdata import actions, ui
+from cxdata import actions, ui, ui_signin
 from cxdata.auth import Action, PermissionDenied
 from cxdata.ingest import IngestError
 from cxdata.store import StoreError
 from cxdata.tables import batch_table
 
-principal = ui.guard(Action.UPLOAD)
+principal = ui_signin.guard(Action.UPLOAD)
 store = ui.store()
 st.title("Upload observations")
 st.caption(

@@ -1,7 +1,8 @@
-"""The app's edge: cached store access and Streamlit helpers shared by the pages.
+"""The app's edge: cached store access, filters and widgets shared by the pages.
 
-Only this module and the pages import streamlit; the rest of cxdata stays testable
-without it. Caches are keyed by the store's data version so new batches show at once.
+Only the ui modules (this one, `ui_charts` for charts and downloads, `ui_signin` for who
+is acting) and the pages import streamlit; the rest of cxdata stays testable without it.
+Caches are keyed by the store's data version so new batches show at once.
 """
 
 from __future__ import annotations
@@ -9,25 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from cxdata import actions, version_cache
-from cxdata.auth import (
-    LOCAL,
-    Action,
-    PermissionDenied,
-    Principal,
-    RoleRules,
-    RolesFileError,
-    load_roles,
-    require,
-    team_principal,
-)
-from cxdata.charts import emotion_curve, heatmap
+from cxdata.auth import Principal
 from cxdata.compare import Segment, compare
 from cxdata.config import APP_KEEP_OPEN_S, Settings
 from cxdata.filters import Filters
@@ -39,8 +28,6 @@ from cxdata.store import Store
 from cxdata.tables import touchpoints_in_journey_order
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from cxdata.personas import PersonaModel
 
 
@@ -228,38 +215,6 @@ def touchpoint_order(
     return tuple(touchpoints_in_journey_order(data, list(stages)))
 
 
-def selected_cells(event: object) -> list[dict[str, str]]:
-    """Cells picked in a heatmap (Altair point selection named `cell`)."""
-    selection = getattr(event, "selection", None) or {}
-    return [c for c in selection.get("cell", []) if "stage" in c and "row" in c]
-
-
-def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str) -> None:
-    """CSV of the data (formula-safe), the chart as SVG and PNG, for roles that may export;
-    files are made only when a button is clicked, so reruns stay fast."""
-    who = principal()
-    if not who.can(Action.EXPORT):
-        return
-    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
-    buttons = [
-        (c1, "Data (CSV)", lambda: actions.export_csv(who, data), "csv", "text/csv"),
-        (c2, "Chart (SVG)", lambda: actions.export_svg(who, chart), "svg", "image/svg+xml"),
-        (c3, "Chart (PNG)", lambda: actions.export_png(who, chart), "png", "image/png"),
-    ]
-    for column, label, make, ext, mime in buttons:
-        column.download_button(
-            label, make, f"{name}.{ext}", mime, key=f"{name}_{ext}", on_click="ignore"
-        )
-
-
-def csv_download(label: str, data: Callable[[], pd.DataFrame], file_name: str, key: str) -> None:
-    """One CSV download button (formula-safe), shown only to roles that may export."""
-    who = principal()
-    if who.can(Action.EXPORT):
-        st.download_button(label, lambda: actions.export_csv(who, data()), file_name,
-                           "text/csv", key=key, on_click="ignore")  # fmt: skip
-
-
 @st.cache_data(show_spinner="Comparing…", max_entries=32)
 def comparison(
     db_path: str, version: str, a: Segment, b: Segment, level: str, filters: Filters
@@ -336,147 +291,3 @@ def moments_table(
     from cxdata.priorities import moments_of_truth
 
     return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class ChartView:
-    """A chart as the page shows it: the Altair chart (for the SVG and PNG downloads) and
-    the Vega-Lite spec `st.altair_chart` would make of it, converted once. Converting
-    (`to_dict` with jsonschema validation, data to Arrow) costs ~45 ms per heatmap, far
-    more than the cached query behind it."""
-
-    chart: alt.TopLevelMixin
-    spec: dict[str, Any]
-
-
-def chart_view(chart: alt.TopLevelMixin) -> ChartView:
-    # Streamlit's own conversion (theme, Arrow datasets, thread-safe Altair globals), so
-    # `show_chart` sends exactly what `st.altair_chart(chart)` would.
-    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-
-    return ChartView(chart, _convert_altair_to_vega_lite_spec(cast("alt.Chart", chart)))
-
-
-def show_chart(view: ChartView, key: str | None = None, selectable: bool = False) -> Any:
-    """Render a cached chart; with `selectable`, clicks rerun the page and the returned
-    event holds the selection (as `st.altair_chart(..., on_select="rerun")`)."""
-    if selectable:
-        return st.vega_lite_chart(view.spec, on_select="rerun", key=key)
-    return st.vega_lite_chart(view.spec, key=key)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def heatmap_chart(
-    db_path: str,
-    version: str,
-    by: str,
-    filters: Filters,
-    row_title: str,
-    title: str,
-    thresholds: tuple[float, float],
-    stages: tuple[str, ...],
-    row_order: tuple[str, ...] | None = None,
-) -> ChartView:
-    """The heatmap of `scores(..., (by,), filters)`, built and converted once per data
-    version, filters and titles (cache_resource: the same object on every rerun)."""
-    data = scores(db_path, version, (by,), filters)
-    return chart_view(
-        heatmap(data, by, row_title, list(stages), title, *thresholds,
-                list(row_order) if row_order else None)
-    )  # fmt: skip
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def emotion_curve_chart(
-    db_path: str, version: str, by: str, filters: Filters, stages: tuple[str, ...], title: str
-) -> ChartView:
-    data = scores(db_path, version, (by,), filters)
-    return chart_view(emotion_curve(data, by, list(stages), title))
-
-
-# Who is acting: local mode is one person (a local admin); team mode needs a login and a
-# role from the roles file. Resolved again on every run, never trusted from the session.
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _roles(path: str, modified_ns: int) -> RoleRules:
-    """The roles file, read again whenever it changes (its mtime is part of the key)."""
-    return load_roles(Path(path))
-
-
-def role_rules(settings: Settings | None = None) -> RoleRules:
-    """Team mode's roles file (RolesFileError when it is missing or wrong)."""
-    path = (settings or Settings.from_env()).roles_file
-    try:
-        modified = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return load_roles(path)  # raises RolesFileError naming the file
-    return _roles(str(path), modified)
-
-
-def principal() -> Principal:
-    """The principal of this run: LOCAL in local mode; in team mode the logged-in user with
-    their role, or PermissionDenied (not logged in, no e-mail, no role)."""
-    settings = Settings.from_env()
-    return _team_member(settings, st.user.to_dict()) if settings.team_mode else LOCAL
-
-
-def _team_member(settings: Settings, user: dict[str, Any]) -> Principal:
-    """Team mode's principal for `st.user` (read once per caller)."""
-    if not user.get("is_logged_in"):
-        raise PermissionDenied("You are not logged in.")
-    email = user.get("email")
-    return team_principal(
-        email if isinstance(email, str) else None,
-        role_rules(settings),
-        user.get("email_verified"),
-    )
-
-
-def _auth_configured() -> bool:
-    """Whether .streamlit/secrets.toml has the [auth] section st.login needs."""
-    return st.secrets.load_if_toml_exists() and "auth" in st.secrets
-
-
-def sign_in() -> Principal:
-    """The router's gate. Local mode passes at once. Team mode shows the login screen to
-    a visitor who is not logged in, and a refusal to one without a role; both stop the run."""
-    settings = Settings.from_env()
-    if not settings.team_mode:
-        return LOCAL
-    user = st.user.to_dict()
-    if not user.get("is_logged_in"):
-        st.title("cxdata")
-        if not _auth_configured():
-            st.error(
-                "Team mode is on but no login is configured: add an [auth] section to "
-                ".streamlit/secrets.toml (see README, Team mode)."
-            )
-            st.stop()
-        st.info("Log in with your organisation account to see the dashboard.")
-        provider = settings.auth_provider or None
-        st.button("Log in", type="primary", key="auth_login", on_click=st.login, args=(provider,))
-        st.stop()
-    try:
-        who = _team_member(settings, user)
-    except (PermissionDenied, RolesFileError) as exc:
-        st.title("cxdata")
-        st.error(str(exc))
-        st.button("Log out", key="auth_logout", on_click=st.logout)
-        st.stop()
-    with st.sidebar:
-        st.caption(f"Logged in as {who.email} ({who.role.label})")
-        st.button("Log out", key="auth_logout", on_click=st.logout)
-    return who
-
-
-def guard(action: Action) -> Principal:
-    """A page's first line: refuse (and stop) unless this run's principal may `action`, so a
-    page reached without the router's menu refuses too."""
-    try:
-        who = principal()
-        require(who, action)
-    except (PermissionDenied, RolesFileError) as exc:
-        st.error(str(exc))
-        st.stop()
-    return who
