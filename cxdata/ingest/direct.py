@@ -37,7 +37,6 @@ and so sees every earlier batch. The audit row is written in the same transactio
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from cxdata.ingest.csv_reader import (
     utf8_label,
 )
 from cxdata.ingest.formats import sniff_format
-from cxdata.ingest.mapping import Mapping, detect_columns
+from cxdata.ingest.mapping import detect_columns
 from cxdata.ingest.plan import Plan, build_plan, number, run, stage_catalogue, timestamp
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import (
@@ -64,7 +63,7 @@ from cxdata.ingest.readers import (
     text_columns,
     unguarded,
 )
-from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
+from cxdata.ingest.result import ImportJob, IngestResult, store_batch_with_sha
 from cxdata.ingest.validate import rules_for, stage_warning
 from cxdata.ingest.write import (
     CUSTOMER_VALUES,
@@ -78,7 +77,6 @@ from cxdata.ingest.write import (
     write_customer_values,
 )
 from cxdata.privacy import PseudonymError, key_for_import
-from cxdata.store import Store
 
 _FIRST_ROW = 2  # the header is row 1
 _GUARD = "cxdata direct ingest: a row fails a check"
@@ -88,62 +86,53 @@ class _Fallback(Exception):
     """A check failed: roll back and let the staged path report the problems."""
 
 
-def ingest_csv_direct(
-    con: duckdb.DuckDBPyConnection,
-    store: Store,
-    path: Path,
-    name: str,
-    mapping: Mapping,
-    study: str | None,
-    digest: Future[str],
-    report: Progress,
-    actor: str,
-) -> IngestResult | None:
+def ingest_csv_direct(con: duckdb.DuckDBPyConnection, job: ImportJob) -> IngestResult | None:
     """Import a clean long-format UTF-8 CSV in one pass; None (and nothing written) when
     the file is of another kind, fails any check, or is to be pseudonymised."""
-    if store.settings.pseudonymise:
+    if job.store.settings.pseudonymise:
         return None
-    label = utf8_label(path) if path.stat().st_size else None
-    if label is None or mapping.is_wide or sniff_format(path) != "csv":
+    label = utf8_label(job.path) if job.path.stat().st_size else None
+    if label is None or job.mapping.is_wide or sniff_format(job.path) != "csv":
         return None
     if not _insertion_order_kept(con):
         return None
     try:
-        delimiter, quote_char, newline = sniff_csv(con, path)
-        raw = raw_header(con, path, delimiter, newline)
+        delimiter, quote_char, newline = sniff_csv(con, job.path)
+        raw = raw_header(con, job.path, delimiter, newline)
         source = csv_source(newline)
-        params = csv_params(path, delimiter)
+        params = csv_params(job.path, delimiter)
         raw_types = source_types(con, source, params)
         types = unguarded(raw_types)
-        staged = Staged(name, "csv", list(types), types, 0, label, delimiter)
-        columns = detect_columns(staged.headers, mapping, name)
+        staged = Staged(job.name, "csv", list(types), types, 0, label, delimiter)
+        columns = detect_columns(staged.headers, job.mapping, job.name)
     except (duckdb.Error, IngestError):
         return None
     # Header problems the staged path reports: repeated, empty or reserved headers.
     if (
-        duplicate_headers(name, raw)
+        duplicate_headers(job.name, raw)
         or any(h is None or not h.strip() for h in raw)
-        or header_problems(name, staged.headers)
+        or header_problems(job.name, staged.headers)
     ):
         return None
     framework_stages = stage_catalogue(con)
-    plan = build_plan(staged, columns, mapping, store.settings, framework_stages is not None)
+    catalogue = framework_stages is not None
+    plan = build_plan(staged, columns, job.mapping, job.store.settings, catalogue)
     # Scores looked up in the framework's catalogue would put a join into the insert, and a
     # join may hand rows to the insert out of file order (seen at 1M rows), which breaks
     # the rowid numbering: such files take the staged path, which numbers rows first.
     if plan.problems or len(plan.sources) != 1 or plan.codes_score:
         return None
     reader = f"(SELECT {text_columns(raw_types)} FROM {source})"
-    params["study"] = study or Path(name).stem
-    report(0.1, f"Reading and checking {name}")
-    with store.write_lock():  # one writer per process, as every write
-        if digest.done():  # a re-upload is usually hashed by now: nothing to read
-            already = store_batch_with_sha(con, digest.result())
+    params["study"] = job.study or Path(job.name).stem
+    job.report(0.1, f"Reading and checking {job.name}")
+    with job.store.write_lock():  # one writer per process, as every write
+        if job.digest.done():  # a re-upload is usually hashed by now: nothing to read
+            already = store_batch_with_sha(con, job.digest.result())
             if already is not None:
-                return IngestResult(name, already, 0, 0, already_imported=True)
+                return IngestResult(job.name, already, 0, 0, already_imported=True)
         con.execute("BEGIN TRANSACTION")
         try:
-            if key_for_import(con, store.settings) is not None:  # pseudonymise was checked
+            if key_for_import(con, job.store.settings) is not None:  # pseudonymise was checked
                 raise _Fallback
             batch_id = _next_batch_id(con)
             # Read without quoting (the sniffer found none, or quotes that do not pair up),
@@ -154,11 +143,11 @@ def ingest_csv_direct(
             unquoted = staged.headers if quote_char in ("", "(empty)") else []
             later = set(plan_value_columns(plan))
             now = [c for c in unquoted if c not in later]
-            _insert_checked(con, plan, mapping, store, reader, params, now, batch_id)
-            result = _finish(con, staged, plan, mapping, framework_stages, reader, params, digest,
+            _insert_checked(con, job, plan, reader, params, now, batch_id)
+            result = _finish(con, job, staged, plan, framework_stages, reader, params,
                              [c for c in unquoted if c in later], batch_id)  # fmt: skip
             if not result.already_imported:
-                record_import(con, actor, result, digest.result(), store.settings)
+                record_import(con, job.actor, result, job.digest.result(), job.store.settings)
         except (_Fallback, PseudonymError, duckdb.Error):
             con.execute("ROLLBACK")
             return None
@@ -195,9 +184,8 @@ def _insertion_order_kept(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _insert_checked(
     con: duckdb.DuckDBPyConnection,
+    job: ImportJob,
     plan: Plan,
-    mapping: Mapping,
-    store: Store,
     reader: str,
     params: dict[str, Any],
     unquoted: list[str],
@@ -205,7 +193,7 @@ def _insert_checked(
 ) -> None:
     """INSERT the file's rows as observations of `batch_id`, not yet numbered; raises if
     any row fails a rule or has a value in an `unquoted` column that starts with a quote."""
-    rules = rules_for(plan, mapping, store.settings)
+    rules = rules_for(plan, job.mapping, job.store.settings)
     for rule in rules:
         params.update(rule.params)
     conditions = [rule.condition for rule in rules]
@@ -229,13 +217,12 @@ def _insert_checked(
 
 def _finish(
     con: duckdb.DuckDBPyConnection,
+    job: ImportJob,
     staged: Staged,
     plan: Plan,
-    mapping: Mapping,
     framework_stages: list[str] | None,
     reader: str,
     params: dict[str, Any],
-    digest: Future[str],
     unquoted: list[str],
     batch_id: int,
 ) -> IngestResult:
@@ -243,7 +230,7 @@ def _finish(
     then write attributes and the batch record (the caller commits or rolls back)."""
     if rejected_lines(con):
         raise _Fallback
-    sha = digest.result()
+    sha = job.digest.result()
     already = store_batch_with_sha(con, sha)
     if already is not None:
         return IngestResult(staged.file, already, 0, 0, already_imported=True)
@@ -281,7 +268,7 @@ def _finish(
         [first_rowid, _FIRST_ROW, batch_id],
     )
     staged.rows = int(n_rows)
-    known = known_stages(con, mapping, framework_stages)
+    known = known_stages(con, job.mapping, framework_stages)
     warnings = _unknown_stages(con, staged, plan, batch_id, known)
     extras = infer_types(con, plan.extras, staged.source_types)
     customers = write_customer_values(con, plan, extras, batch_id)
@@ -291,7 +278,7 @@ def _finish(
         ).fetchone()
         customers = int(row[0]) if row else 0
     counts = (n_rows, customers, studies)
-    record_batch(con, batch_id, staged, sha, plan, mapping, extras, warnings, counts)
+    record_batch(con, batch_id, staged, sha, plan, job.mapping, extras, warnings, counts)
     return IngestResult(
         staged.file,
         batch_id,

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from cxdata.audit import DEFAULT_ACTOR
-from cxdata.config import Settings
 from cxdata.ingest.direct import ingest_csv_direct
 from cxdata.ingest.formats import check_size, stage_file
 from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
 from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
 from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged
-from cxdata.ingest.result import IngestResult, Progress, store_batch_with_sha
+from cxdata.ingest.result import ImportJob, IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.ingest.write import (
     collect_customer_values,
@@ -65,63 +64,55 @@ def ingest_file(
     report = progress or (lambda _f, _m: None)
     check_size(path, name, store.settings.max_file_mb)  # before the hash thread reads it
     with ThreadPoolExecutor(max_workers=1) as pool, store.connect() as con:
-        digest = pool.submit(sha256_of, path)
+        job = ImportJob(store, path, name, mapping, study, pool.submit(sha256_of, path),
+                        report, actor)  # fmt: skip
         report(0.05, f"Reading {name}")
         if not dry_run and sheet is None:
-            direct = ingest_csv_direct(
-                con, store, path, name, mapping, study, digest, report, actor
-            )
+            direct = ingest_csv_direct(con, job)
             if direct is not None:
                 report(1.0, "Done")
                 return direct
-        return _ingest_staged(con, store, path, name, mapping, study, sheet, dry_run, digest,
-                              report, actor)  # fmt: skip
+        return _ingest_staged(con, job, sheet, dry_run)
 
 
 def _ingest_staged(
-    con: duckdb.DuckDBPyConnection,
-    store: Store,
-    path: Path,
-    name: str,
-    mapping: Mapping,
-    study: str | None,
-    sheet: str | None,
-    dry_run: bool,
-    digest: Future[str],
-    report: Progress,
-    actor: str,
+    con: duckdb.DuckDBPyConnection, job: ImportJob, sheet: str | None, dry_run: bool
 ) -> IngestResult:
     """The detailed path: stage the file as text, check every row, list every problem."""
-    cfg = store.settings
-    staged = stage_file(con, path, sheet=sheet, name=name, max_unpacked_mb=cfg.max_unpacked_mb)
-    already = store_batch_with_sha(con, digest.result())
+    cfg = job.store.settings
+    staged = stage_file(
+        con, job.path, sheet=sheet, name=job.name, max_unpacked_mb=cfg.max_unpacked_mb
+    )
+    already = store_batch_with_sha(con, job.digest.result())
     if already is not None:
-        return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
-    report(0.4, f"Checking {staged.rows:,} rows")
+        return IngestResult(job.name, already, 0, 0, already_imported=True, dry_run=dry_run)
+    job.report(0.4, f"Checking {staged.rows:,} rows")
     try:
-        columns = detect_columns(staged.headers, mapping, name)
+        columns = detect_columns(staged.headers, job.mapping, job.name)
     except IngestError as exc:
         raise IngestError(staged.problems + exc.problems) from None
     framework_stages = stage_catalogue(con)
-    plan = build_plan(staged, columns, mapping, cfg, catalogue=framework_stages is not None)
+    plan = build_plan(staged, columns, job.mapping, cfg, catalogue=framework_stages is not None)
     problems, total = find_problems(
-        con, staged, plan, rules_for(plan, mapping, cfg), cfg.max_problems_kept
+        con, staged, plan, rules_for(plan, job.mapping, cfg), cfg.max_problems_kept
     )
-    known = known_stages(con, mapping, framework_stages)
+    known = known_stages(con, job.mapping, framework_stages)
     warnings = (
-        unknown_stages(con, staged, plan, known) if "stage" in columns or mapping.is_wide else []
+        unknown_stages(con, staged, plan, known)
+        if "stage" in columns or job.mapping.is_wide
+        else []
     )
     errors = staged.problems + plan.problems + problems
-    if errors and (already := store_batch_with_sha(con, digest.result())) is not None:
+    if errors and (already := store_batch_with_sha(con, job.digest.result())) is not None:
         # another session imported this very file while we checked it
-        return IngestResult(name, already, 0, 0, already_imported=True, dry_run=dry_run)
+        return IngestResult(job.name, already, 0, 0, already_imported=True, dry_run=dry_run)
     if errors:
         errors.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise IngestError(errors + warnings, len(staged.problems + plan.problems) + total)
     collect_customer_values(con, plan, STAGE_TABLE)
     extras = infer_types(con, plan.extras, staged.source_types)
     result = IngestResult(
-        name,
+        job.name,
         None,
         0,
         0,
@@ -134,22 +125,22 @@ def _ingest_staged(
     if dry_run:
         result.rows = sum(_count(con, s.keep, s.params) for s in plan.sources)
         return result
-    report(0.6, "Writing the batch")
-    with store.write_lock():  # one writer per process; the check sees every earlier batch
-        already = store_batch_with_sha(con, digest.result())
+    job.report(0.6, "Writing the batch")
+    with job.store.write_lock():  # one writer per process; the check sees every earlier batch
+        already = store_batch_with_sha(con, job.digest.result())
         if already is not None:  # another session imported the same file meanwhile
-            return IngestResult(name, already, 0, 0, already_imported=True)
+            return IngestResult(job.name, already, 0, 0, already_imported=True)
         con.execute("BEGIN TRANSACTION")
         try:
             result.batch_id, result.rows, result.customers = _write_batch(
-                con, staged, plan, mapping, extras, digest.result(), study, warnings, cfg
+                con, job, staged, plan, extras, warnings
             )
-            record_import(con, actor, result, digest.result(), cfg)
+            record_import(con, job.actor, result, job.digest.result(), cfg)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    report(1.0, "Done")
+    job.report(1.0, "Done")
     return result
 
 
@@ -160,23 +151,20 @@ def _count(con: duckdb.DuckDBPyConnection, keep: str, params: dict[str, object])
 
 def _write_batch(
     con: duckdb.DuckDBPyConnection,
+    job: ImportJob,
     staged: Staged,
     plan: Plan,
-    mapping: Mapping,
     extras: dict[str, str],
-    sha: str,
-    study: str | None,
     warnings: list[Problem],
-    settings: Settings,
 ) -> tuple[int, int, int]:
     """Insert batch, observations and customer attributes (caller holds the transaction)."""
     row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
     assert row is not None
     batch_id = int(row[0])
-    default_study = study or Path(staged.file).stem
+    default_study = job.study or Path(staged.file).stem
     # Privacy hook: the stored id (a keyed pseudonym when pseudonymisation is on).
     raw_id = plan.expr("customer_id")
-    cid = customer_id_expr(con, raw_id, STAGE_TABLE, settings)
+    cid = customer_id_expr(con, raw_id, STAGE_TABLE, job.store.settings)
     for source in plan.sources:
         select = observation_values(
             plan, source, "$batch", f"rowid + {staged.first_row}", customer_id=cid
@@ -196,7 +184,8 @@ def _write_batch(
         [batch_id],
     ).fetchone()
     assert counts is not None
-    record_batch(con, batch_id, staged, sha, plan, mapping, extras, warnings, counts)
+    record_batch(con, batch_id, staged, job.digest.result(), plan, job.mapping, extras, warnings,
+                 counts)  # fmt: skip
     return batch_id, int(counts[0]), int(counts[1])
 
 

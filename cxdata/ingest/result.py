@@ -1,15 +1,35 @@
-"""What an import did (or would do), and the progress callback both ingest paths report to."""
+"""One import as both ingest paths see it: the job, what it did (or would do), and the
+progress callback they report to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
+from cxdata.ingest.mapping import Mapping
 from cxdata.ingest.problems import Problem
+from cxdata.store import Store
 
 Progress = Callable[[float, str], object]
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """One file to import: where it goes, what it is called, how it maps, who imports it;
+    `digest` is its SHA-256, computed in a thread while DuckDB parses the file."""
+
+    store: Store
+    path: Path
+    name: str
+    mapping: Mapping
+    study: str | None
+    digest: Future[str]
+    report: Progress
+    actor: str
 
 
 @dataclass
