@@ -7,10 +7,18 @@ server has exactly one of each for all its sessions, so `parallel_apptests` inst
 of each for the whole block and makes AppTest's per-run set-up and tear-down no-ops.
 The script runs themselves, session state, widgets and uploads stay AppTest's own.
 Written against Streamlit 1.67's `streamlit.testing.v1.app_test`.
+
+CPython 3.11.7's `ast.parse` is not thread-safe (CPython issue gh-106905): two threads
+building AST objects at once can fail with "AST constructor recursion depth mismatch". The
+shared script cache compiles each page once, under its lock, but Python-level callers
+elsewhere, such as the traceback module formatting an error, still parse concurrently. A
+fresh-clone CI run failed on it once, so `ast.parse` is serialised for the whole block.
 """
 
 from __future__ import annotations
 
+import ast
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -52,9 +60,17 @@ def parallel_apptests() -> Iterator[None]:
     app_test.Runtime = _SharedRuntime  # type: ignore[misc]
     app_test.patch_config_options = lambda _overrides: nullcontext()  # type: ignore[assignment]
     app_test.ScriptCache = lambda: scripts  # type: ignore[assignment,misc]
+    parse, parsing = ast.parse, threading.Lock()
+
+    def parse_one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with parsing:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_one_at_a_time
     try:
         with patch_config_options({"global.appTest": True}):
             yield
     finally:
+        ast.parse = parse
         app_test.Runtime, app_test.patch_config_options, app_test.ScriptCache = saved  # type: ignore[misc]
         Runtime._instance = saved_instance
