@@ -83,6 +83,12 @@ def peak_mib() -> float:
     return maxrss_mib() if peak is None else peak
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process so far, all threads (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def warn_if_busy(*loads: tuple[float, float, float]) -> None:
     """Warn when a 1-minute load average (os.getloadavg()) says others used the CPUs."""
     busy = max(load[0] for load in loads)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from _common import (
     RESULTS,
     add_paths,
     command_line,
+    cpu_seconds,
     fastest,
     machine,
     peak_mib,
@@ -161,12 +161,6 @@ def _check_cxdata_rows(db: Path, rows: int) -> None:
         raise SystemExit(f"cxdata: {attributes} attribute rows for {customers} customers")
 
 
-def _cpu() -> float:
-    """CPU seconds of this process so far, all threads (user + system)."""
-    t = os.times()
-    return t.user + t.system
-
-
 def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, Any]:
     """Load `csv` into the fresh database `db`; time the work only; check the row count."""
     import duckdb
@@ -181,9 +175,9 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
         store = Store.open(Settings(), path=db)  # creates the schema: not part of the ingest
         setup = time.perf_counter() - start
         base = peak_mib()
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         result = ingest_file(store, csv)
-        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         if result.rows != expect_rows:
             raise SystemExit(f"cxdata: ingest_file reported {result.rows} rows, not {expect_rows}")
         table = "observations"
@@ -191,21 +185,21 @@ def run_one(contender: str, csv: Path, db: Path, expect_rows: int) -> dict[str, 
         import pandas as pd
 
         base = peak_mib()
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         df = pd.read_csv(csv)
         con = duckdb.connect(str(db))
         con.execute("CREATE TABLE observations AS SELECT * FROM df")
         con.close()
-        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         del df
         table = "observations"
     elif contender == LIMIT:
         base = peak_mib()
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         con = duckdb.connect(str(db))
         con.execute("CREATE TABLE observations AS SELECT * FROM read_csv(?)", [str(csv)])
         con.close()
-        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         table = "observations"
     else:
         raise SystemExit(f"unknown contender {contender!r}")

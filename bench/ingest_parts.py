@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import sys
 import tempfile
@@ -29,16 +28,19 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from _common import RESULTS, add_paths, command_line, machine, print_header, write_json
-from ingest_bench import ensure_csv
+from _common import (
+    RESULTS,
+    add_paths,
+    command_line,
+    cpu_seconds,
+    machine,
+    print_header,
+    write_json,
+)
+from ingest_bench import LIMIT, ensure_csv, run_one
 
 ATTRIBUTES = ("customer_id", "age_band", "region", "loyalty_tier", "nps")
 """The columns the second read of the generated file takes (customer and attributes)."""
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
 
 
 class _TimedConnection:
@@ -48,13 +50,13 @@ class _TimedConnection:
         self._con, self._log = con, log
 
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         self._con.execute(sql, *args, **kwargs)
         self._log.append(
             {
                 "statement": " ".join(sql.split()),
                 "seconds": time.perf_counter() - start,
-                "cpu_seconds": _cpu() - cpu,
+                "cpu_seconds": cpu_seconds() - cpu,
             }
         )
         return self
@@ -79,9 +81,9 @@ def profile_ingest(csv: Path, db: Path) -> dict[str, Any]:
 
     store = Store.open(Settings(), path=db)
     with mock.patch.object(Store, "connect", timed_connect):
-        cpu, start = _cpu(), time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         result = ingest_file(store, csv)
-        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     return {"rows": result.rows, "seconds": seconds, "cpu_seconds": cpu, "statements": log}
 
 
@@ -89,14 +91,14 @@ def _timed_sql(db: Path | None, sql: str, path: Path) -> dict[str, Any]:
     """Wall and CPU seconds of `sql` (its one parameter: `path`) on a fresh connection."""
     import duckdb
 
-    cpu, start = _cpu(), time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     con = duckdb.connect(str(db) if db else ":memory:")
     con.execute(sql, [str(path)])
     con.close()
-    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - cpu}
 
 
-def references(csv: Path, folder: Path) -> dict[str, dict[str, Any]]:
+def references(csv: Path, rows: int, folder: Path) -> dict[str, dict[str, Any]]:
     """The limit, the unchecked insert and parse-only reads, timed on the same file."""
     import duckdb
 
@@ -110,13 +112,9 @@ def references(csv: Path, folder: Path) -> dict[str, dict[str, Any]]:
         counts = ", ".join(f'count("{c}")' for c in cols)
         return f"SELECT {counts} FROM read_csv(?, header = true, all_varchar = true)"  # noqa: S608
 
-    db = folder / "limit.duckdb"
-    try:
-        limit = _timed_sql(db, "CREATE TABLE observations AS SELECT * FROM read_csv(?)", csv)
-    finally:
-        db.unlink(missing_ok=True)
+    limit = run_one(LIMIT, csv, folder / "limit.duckdb", rows)  # as ingest_bench times it
     return {
-        "limit (CTAS into a file)": limit,
+        "limit (CTAS into a file)": {k: limit[k] for k in ("seconds", "cpu_seconds")},
         "insert the observation columns unchecked": _unchecked_insert(csv, folder),
         "parse every column": _timed_sql(None, parse(columns), csv),
         "parse the attribute columns": _timed_sql(None, parse(ATTRIBUTES), csv),
@@ -171,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     csv = ensure_csv(args.rows, args.work)
     run_dir = Path(tempfile.mkdtemp(prefix="parts-", dir=args.work))
     try:
-        refs = references(csv, run_dir)
+        refs = references(csv, args.rows, run_dir)
         profile = profile_ingest(csv, run_dir / "cx.duckdb")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
