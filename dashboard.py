@@ -1,21 +1,21 @@
 """cxdata dashboard: the router. Pages are registered here; each is a thin file in app_pages/.
 
 In team mode the menu lists only the pages the user's role may see; each page checks the
-role again itself (`ui_signin.guard`), and so does every action (`cxdata.actions`).
+role again itself (`signin.guard`), and so does every action (`cxdata.actions`).
 """
 
 import streamlit as st
 
-from cxdata import ui, ui_signin
-from cxdata.auth import Action
+from cxdata.app import data, signin, widgets
+from cxdata.app.auth import Action
 
 st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout="wide")
 
-principal = ui_signin.sign_in()
-store = ui.store()
-ui.ensure_data(store, principal.actor)
-ui.refresh_version(store)
-ui.sidebar_filters(store)
+principal = signin.sign_in()
+store = data.store()
+data.ensure_data(store, principal.actor)
+data.refresh_version(store)
+widgets.sidebar_filters(store)
 
 PAGES = {
     "Research": [

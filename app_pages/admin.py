@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from cxdata import ui, ui_signin
-from cxdata.auth import MINIMUM_ROLE, Action, Role, RolesFileError
+from cxdata.app import data, signin
+from cxdata.app.auth import MINIMUM_ROLE, Action, Role, RolesFileError
 
-principal = ui_signin.guard(Action.SETTINGS)
-store = ui.store()
+principal = signin.guard(Action.SETTINGS)
+store = data.store()
 settings = store.settings
 
 st.title("Administration")
@@ -35,7 +35,7 @@ if not settings.team_mode:
     )
 else:
     try:
-        rules = ui_signin.role_rules()
+        rules = signin.role_rules()
     except RolesFileError as exc:
         st.error(str(exc))
     else:

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from cxdata import ui, ui_charts, ui_signin
-from cxdata.auth import Action
-from cxdata.charts import difference_chart
-from cxdata.compare import summary
-from cxdata.tables import levels_in_journey_order
+from cxdata.analysis.compare import summary
+from cxdata.analysis.order import levels_in_journey_order
+from cxdata.app import data, signin, views, widgets
+from cxdata.app.auth import Action
+from cxdata.display.charts import difference_chart
 
-ui_signin.guard(Action.COMPARE)
-store = ui.store()
-db, version = str(store.path), ui.data_version()
-filters = ui.current_filters()
+signin.guard(Action.COMPARE)
+store = data.store()
+db, version = str(store.path), data.data_version()
+filters = widgets.current_filters()
 
 st.title("Compare segments")
 st.caption(
@@ -22,15 +22,15 @@ st.caption(
 )
 left, right = st.columns(2)
 with left:
-    a, a_label = ui.segment_picker("a", "Segment A", allow_rest=False)
+    a, a_label = widgets.segment_picker("a", "Segment A", allow_rest=False)
 with right:
-    b, b_label = ui.segment_picker("b", "Segment B", allow_rest=True)
+    b, b_label = widgets.segment_picker("b", "Segment B", allow_rest=True)
 level = st.radio("Compare by", ["stage", "touchpoint"], horizontal=True, key="compare_level")
 
 if a is None or b is None:
     st.info("Choose both segments.")
     st.stop()
-table = ui.comparison(db, version, a, b, level, filters)
+table = data.comparison(db, version, a, b, level, filters)
 if table.empty:
     st.warning("No customers match these segments and filters.")
     st.stop()
@@ -39,4 +39,4 @@ order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
 st.dataframe(table, hide_index=True)
-ui_charts.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")
+views.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")

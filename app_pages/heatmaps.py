@@ -3,25 +3,25 @@
 import pandas as pd
 import streamlit as st
 
-from cxdata import ui, ui_charts, ui_signin
-from cxdata.auth import Action
-from cxdata.scoring import DEFINITIONS, cell_observations, headline
-from cxdata.tables import default_segment
+from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
+from cxdata.app import data, signin, views, widgets
+from cxdata.app.auth import Action
+from cxdata.display.tables import default_segment
 
-ui_signin.guard(Action.VIEW_HEATMAPS)
-store = ui.store()
+signin.guard(Action.VIEW_HEATMAPS)
+store = data.store()
 cfg = store.settings
-db, version = str(store.path), ui.data_version()
-filters = ui.current_filters()
+db, version = str(store.path), data.data_version()
+filters = widgets.current_filters()
 
 st.title("Journey heatmaps")
 st.caption(f"Filters: {filters.describe()}")
-overall = ui.scores(db, version, (), filters)
+overall = data.scores(db, version, (), filters)
 if overall.empty:
     st.info("No observations match the filters.")
     st.stop()
 
-counts = ui.totals(db, version, filters)
+counts = data.totals(db, version, filters)
 best, worst = headline(overall).values()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Observations", f"{counts['observations']:,}")
@@ -30,22 +30,22 @@ c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f
 c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
 
 stages = list(overall["stage"])
-segments = ui.segment_choices(db, version)
+segments = data.segment_choices(db, version)
 segment = st.selectbox(
     "Segment customers by", segments, key="heatmap_segment", index=default_segment(segments)
 )
-by_segment = ui.scores(db, version, (segment,), filters)
-by_touchpoint = ui.scores(db, version, ("touchpoint",), filters)
+by_segment = data.scores(db, version, (segment,), filters)
+by_touchpoint = data.scores(db, version, ("touchpoint",), filters)
 thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
 
 label = segment.replace("_", " ")
 
 
-def show(view: ui_charts.ChartView, data: pd.DataFrame, by: str, name: str) -> None:
+def show(view: views.ChartView, table: pd.DataFrame, by: str, name: str) -> None:
     """A heatmap, its downloads, and the observations behind a clicked cell."""
-    event = ui_charts.show_chart(view, key=name, selectable=True)
-    ui_charts.downloads(view.chart, data, name)
-    for cell in ui_charts.selected_cells(event):
+    event = views.show_chart(view, key=name, selectable=True)
+    views.downloads(view.chart, table, name)
+    for cell in views.selected_cells(event):
         st.markdown(
             f"**Observations behind {cell['stage']} × {cell['row']}** "
             "(most negative first; click the cell again to close)"
@@ -56,16 +56,14 @@ def show(view: ui_charts.ChartView, data: pd.DataFrame, by: str, name: str) -> N
 
 journey = tuple(stages)
 title = f"Which stages delight or disappoint which {label}?"
-chart = ui_charts.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
+chart = views.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
 show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
 curve_title = f"How does the experience evolve along the journey, by {label}?"
-ui_charts.show_chart(
-    ui_charts.emotion_curve_chart(db, version, segment, filters, journey, curve_title)
-)
+views.show_chart(views.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
 
-order = ui.touchpoint_order(db, version, filters, journey)
+order = data.touchpoint_order(db, version, filters, journey)
 title = "Which touchpoints delight or disappoint?"
-chart = ui_charts.heatmap_chart(
+chart = views.heatmap_chart(
     db, version, "touchpoint", filters, "Touchpoint", title, thresholds, journey, order
 )
 show(chart, by_touchpoint, "touchpoint", "heatmap_stage_by_touchpoint")

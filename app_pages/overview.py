@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from cxdata import ui, ui_charts, ui_signin
-from cxdata.auth import Action
-from cxdata.charts import observations_by_stage
-from cxdata.tables import batch_table
+from cxdata.app import data, signin, views
+from cxdata.app.auth import Action
+from cxdata.display.charts import observations_by_stage
+from cxdata.display.tables import batch_table
 
-ui_signin.guard(Action.VIEW_OVERVIEW)
-store = ui.store()
-version = ui.data_version()
+signin.guard(Action.VIEW_OVERVIEW)
+store = data.store()
+version = data.data_version()
 stats = store.stats()
 
 st.title("Data overview")
-counts = ui.counts(str(store.path), version)
+counts = data.counts(str(store.path), version)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Observations", f"{stats['observations']:,}")
 c2.metric("Customers", f"{stats['customers']:,}")
@@ -25,9 +25,9 @@ if counts.empty:
 else:
     st.caption("Journey stages in order: " + " → ".join(stats["stages"]))
     st.altair_chart(observations_by_stage(counts, stats["stages"]))
-    ui_charts.csv_download(
+    views.csv_download(
         "Download these counts (CSV)",
-        lambda: counts.drop(columns="stage_position"),
+        lambda: counts,
         "observation_counts.csv",
         key="overview_counts_csv",
     )

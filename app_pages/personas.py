@@ -4,11 +4,11 @@ import re
 
 import streamlit as st
 
-from cxdata import actions, ui, ui_charts, ui_signin
-from cxdata.auth import Action, PermissionDenied
-from cxdata.charts import persona_diagnostics, persona_stage_row
+from cxdata.app import actions, data, signin, views, widgets
+from cxdata.app.auth import Action, PermissionDenied
+from cxdata.display.charts import persona_diagnostics, persona_stage_row
+from cxdata.display.tables import persona_table
 from cxdata.store import StoreError
-from cxdata.tables import persona_table
 
 STALE = (
     "The persona model is older than the data: batches were added or removed since it was "
@@ -21,11 +21,11 @@ METHODS = {
 }
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
 
-principal = ui_signin.guard(Action.VIEW_PERSONAS)
-store = ui.store()
-db, version = str(store.path), ui.data_version()
-filters = ui.current_filters()
-model, stale = ui.personas(db, version)
+principal = signin.guard(Action.VIEW_PERSONAS)
+store = data.store()
+db, version = str(store.path), data.data_version()
+filters = widgets.current_filters()
+model, stale = data.personas(db, version)
 
 
 def plain(text: str) -> str:
@@ -53,7 +53,7 @@ def find_personas() -> None:
         submitted = st.form_submit_button("Find personas", type="primary", key="personas_find")
     if not submitted:
         return
-    from cxdata.personas import PersonaSettings  # scikit-learn loads on first use
+    from cxdata.personas.estimator import PersonaSettings  # scikit-learn loads on first use
 
     settings = PersonaSettings(
         k=None if k == "auto" else int(k), k_range=(lo, hi), method=method, seed=int(seed)
@@ -147,8 +147,8 @@ st.caption(
     f"* marks cells with fewer than {store.settings.min_customers} customers. "
     f"Filters: {filters.describe()}."
 )
-by_persona = ui.scores(db, version, ("persona",), filters)
-stages = list(ui.scores(db, version, (), filters)["stage"])
+by_persona = data.scores(db, version, ("persona",), filters)
+stages = list(data.scores(db, version, (), filters)["stage"])
 names = {str(p["name"]) for p in model.profiles}
 columns = st.columns(2)
 for i, profile in enumerate(model.profiles):
@@ -188,7 +188,7 @@ for i, profile in enumerate(model.profiles):
         st.markdown("  \n".join(d for d in details if d))
         rename_persona(model.model_id, profile["persona"], profile["name"], names)
 
-ui_charts.csv_download(
+views.csv_download(
     "Persona profiles (CSV)",
     lambda: persona_table(model),
     f"personas_model_{model.model_id}.csv",

@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-from cxdata import ui, ui_charts, ui_signin
-from cxdata.auth import Action
-from cxdata.filters import FilterError
-from cxdata.priorities import DEFINITIONS
-from cxdata.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
+from cxdata.analysis.filters import FilterError
+from cxdata.analysis.priorities import DEFINITIONS
+from cxdata.app import data, signin, views, widgets
+from cxdata.app.auth import Action
+from cxdata.display.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
-ui_signin.guard(Action.VIEW_PRIORITIES)
-store = ui.store()
-db, version = str(store.path), ui.data_version()
-filters = ui.current_filters()
+signin.guard(Action.VIEW_PRIORITIES)
+store = data.store()
+db, version = str(store.path), data.data_version()
+filters = widgets.current_filters()
 
 st.title("Priorities: what to fix first")
 st.caption(f"Filters: {filters.describe()}")
-choices = ui.priority_outcomes(db, version)
+choices = data.priority_outcomes(db, version)
 if not choices:
     st.info(
         "Priorities need an outcome per customer (NPS, satisfaction, repurchase…) or a customer "
@@ -41,7 +41,7 @@ if choices[outcome]:
         f"Good outcome: {outcome} is", choices[outcome], key=f"priorities_positive_{outcome}"
     )
 try:
-    table = ui.priority_table(db, version, outcome, positive, level, filters)
+    table = data.priority_table(db, version, outcome, positive, level, filters)
 except FilterError as exc:
     st.error(str(exc))
     st.stop()
@@ -84,7 +84,7 @@ st.caption(
     f"{table.attrs['performance_threshold']:+.2f} (the medians; importance at least +0.10). "
     "Names that would overlap are left out: hover a point, or see the list below."
 )
-ui_charts.downloads(matrix, table, f"priorities_by_{level}")
+views.downloads(matrix, table, f"priorities_by_{level}")
 
 st.subheader("Fix-first list")
 shown = table.assign(quadrant=table["quadrant"].map(labels).fillna(table["quadrant"]))
@@ -107,7 +107,7 @@ st.dataframe(
 
 st.subheader("Moments of truth")
 try:
-    moments = ui.moments_table(db, version, outcome, positive, level, filters)
+    moments = data.moments_table(db, version, outcome, positive, level, filters)
 except FilterError as exc:
     moments = None
     st.info(str(exc))
@@ -135,7 +135,7 @@ if moments is not None and not moments.empty:
         f"Where does a disappointment make a bad {outcome} more likely? By {level}",
     )
     st.altair_chart(chart, width="content")
-    ui_charts.downloads(chart, moments, f"moments_of_truth_by_{level}")
+    views.downloads(chart, moments, f"moments_of_truth_by_{level}")
     with st.expander("Moments of truth as a table"):
         titles = {"risk_disappointed": "Risk if disappointed", "risk_other": "Risk otherwise",
                   "risk_difference": "Difference", "ci_low": "95% CI from",

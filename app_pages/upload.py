@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from cxdata import actions, ui, ui_signin
-from cxdata.auth import Action, PermissionDenied
+from cxdata.app import actions, data, signin
+from cxdata.app.auth import Action, PermissionDenied
+from cxdata.display.tables import batch_table
 from cxdata.ingest import IngestError
 from cxdata.store import StoreError
-from cxdata.tables import batch_table
 
-principal = ui_signin.guard(Action.UPLOAD)
-store = ui.store()
+principal = signin.guard(Action.UPLOAD)
+store = data.store()
 st.title("Upload observations")
 st.caption(
     "CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252), Excel .xlsx, Parquet, "
@@ -25,10 +25,17 @@ study = right.text_input("Study for rows without one", key="upload_study") or No
 sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet") or None
 
 if upload is not None:
-    data = upload.getvalue()
+    content = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
-    checked = ui.preview(
-        principal, str(store.path), store.data_version(), upload.name, data, mapping, study, sheet
+    checked = data.preview(
+        principal,
+        str(store.path),
+        store.data_version(),
+        upload.name,
+        content,
+        mapping,
+        study,
+        sheet,
     )
     if checked.result is None:
         st.error(
@@ -67,7 +74,7 @@ if upload is not None:
                     principal,
                     store,
                     upload.name,
-                    data,
+                    content,
                     mapping,
                     study=study,
                     sheet=sheet,

@@ -1,4 +1,4 @@
-"""Segment comparison over a store of N observations (default 1M): cxdata.compare against
+"""Segment comparison over a store of N observations (default 1M): cxdata.analysis.compare against
 its peer (pandas: load the observations, groupby, the same scipy tests) and its limit (the
 per-customer cell scores in hand-written DuckDB SQL, then the same scipy tests).
 
@@ -16,7 +16,7 @@ import pandas as pd
 from _common import RESULTS, best_median, machine, timed, write_json
 from scoring_bench import PACKAGES, generate_store
 
-from cxdata.compare import Segment, compare, compare_cells
+from cxdata.analysis.compare import Segment, compare, compare_cells
 from cxdata.config import Settings
 from cxdata.store import Store
 

@@ -124,29 +124,29 @@ def profiled_script_thread(profile: cProfile.Profile) -> Iterator[None]:
 # wrapped with a wall-clock timer (microseconds of overhead), so the breakdown is not
 # inflated like a profiler's. Times are inclusive: a call's time contains its callees.
 TIMED_CALLS = [
-    ("cxdata.ui", "store"),
-    ("cxdata.ui", "ensure_data"),
-    ("cxdata.ui", "refresh_version"),
-    ("cxdata.ui", "sidebar_filters"),
-    ("cxdata.ui", "options"),
-    ("cxdata.ui", "scores"),
-    ("cxdata.ui", "totals"),
-    ("cxdata.ui", "segment_choices"),
-    ("cxdata.ui", "attribute_names"),
-    ("cxdata.ui_charts", "heatmap_chart"),
-    ("cxdata.ui_charts", "emotion_curve_chart"),
-    ("cxdata.tables", "touchpoints_in_journey_order"),
-    ("cxdata.ui", "touchpoint_order"),
-    ("cxdata.ui_charts", "show_chart"),
-    ("cxdata.ui_charts", "downloads"),
-    ("cxdata.store", "Store.data_version"),
-    ("cxdata.store", "Store.get_meta"),
-    ("cxdata.store", "Store.query_df"),
-    ("cxdata.store", "Store._open_with_retry"),
-    ("cxdata.scoring", "totals"),
-    ("cxdata.scoring", "headline"),
-    ("cxdata.charts", "heatmap"),
-    ("cxdata.charts", "emotion_curve"),
+    ("cxdata.app.data", "store"),
+    ("cxdata.app.data", "ensure_data"),
+    ("cxdata.app.data", "refresh_version"),
+    ("cxdata.app.widgets", "sidebar_filters"),
+    ("cxdata.app.data", "options"),
+    ("cxdata.app.data", "scores"),
+    ("cxdata.app.data", "totals"),
+    ("cxdata.app.data", "segment_choices"),
+    ("cxdata.app.data", "attribute_names"),
+    ("cxdata.app.views", "heatmap_chart"),
+    ("cxdata.app.views", "emotion_curve_chart"),
+    ("cxdata.analysis.order", "levels_in_journey_order"),
+    ("cxdata.app.data", "touchpoint_order"),
+    ("cxdata.app.views", "show_chart"),
+    ("cxdata.app.views", "downloads"),
+    ("cxdata.store.database", "Store.data_version"),
+    ("cxdata.store.database", "Store.get_meta"),
+    ("cxdata.store.database", "Store.query_df"),
+    ("cxdata.store.database", "Store._open_with_retry"),
+    ("cxdata.analysis.scoring", "totals"),
+    ("cxdata.analysis.scoring", "headline"),
+    ("cxdata.display.charts", "heatmap"),
+    ("cxdata.display.charts", "emotion_curve"),
     ("streamlit", "navigation"),
     ("streamlit", "altair_chart"),
     ("streamlit", "vega_lite_chart"),
@@ -164,16 +164,25 @@ HINTS = {
     "streamlit.altair_chart": "converts and validates the Altair chart on every rerun: cache "
     "chart.to_dict() (built with alt.theme 'none', as Streamlit does) per data version and "
     "render it with st.vega_lite_chart",
-    "cxdata.charts.heatmap": "Altair validates every encoding with jsonschema: build the chart "
-    "once per data version (st.cache_resource)",
-    "cxdata.charts.emotion_curve": "build the chart once per data version (st.cache_resource)",
-    "cxdata.store.Store._open_with_retry": "each DuckDB open costs tens of ms: fewer opens per "
-    "rerun (cache per data version)",
-    "cxdata.store.Store.data_version": "one DuckDB open per rerun: reuse the version while the "
-    "database file and its .wal are unchanged (os.stat: mtime_ns, size)",
-    "cxdata.scoring.totals": "an uncached query per rerun: cache per data version and filters",
-    "cxdata.ui.attribute_names": "an uncached query per rerun: cache per data version",
-    "cxdata.store.Store.query_df": "an uncached query per rerun: cache per data version",
+    "cxdata.display.charts.heatmap": (
+        "Altair validates every encoding with jsonschema: build the chart once per data "
+        "version (st.cache_resource)"
+    ),
+    "cxdata.display.charts.emotion_curve": (
+        "build the chart once per data version (st.cache_resource)"
+    ),
+    "cxdata.store.database.Store._open_with_retry": (
+        "each DuckDB open costs tens of ms: fewer opens per rerun (cache per data version)"
+    ),
+    "cxdata.store.database.Store.data_version": (
+        "one DuckDB open per rerun: reuse the version while the database file and its .wal "
+        "are unchanged (os.stat: mtime_ns, size)"
+    ),
+    "cxdata.analysis.scoring.totals": (
+        "an uncached query per rerun: cache per data version and filters"
+    ),
+    "cxdata.app.data.attribute_names": ("an uncached query per rerun: cache per data version"),
+    "cxdata.store.database.Store.query_df": ("an uncached query per rerun: cache per data version"),
 }
 """What to do about a call that takes a large share of a warm rerun."""
 

@@ -7,7 +7,7 @@
 
 What is timed, per size, each in a fresh subprocess (so peak memory is that size's own):
 
-- ``cxdata``: ``cxdata.personas.model.fit_personas(frame, groups, PersonaSettings())``, the
+- ``cxdata``: ``cxdata.personas.estimator.PersonaFinder().fit(frame)``, the
   full model selection the app and the CLI run: preprocessing (scale, impute with 0/1
   indicators, one-hot), k = 3..8 each with 10 reference starts and 10 bootstrap refits on a
   seeded 5,000-customer sample (silhouette + stability), then the final k-means on every
@@ -132,7 +132,7 @@ def child_synthetic(n: int, profile: bool) -> dict[str, Any]:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
-    from cxdata.personas.model import PersonaSettings, fit_personas, make_pipeline
+    from cxdata.personas.estimator import PersonaFinder, make_pipeline
 
     load = os.getloadavg()[0]
     frame, groups, planted = synthetic(n)
@@ -142,11 +142,8 @@ def child_synthetic(n: int, profile: bool) -> dict[str, Any]:
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    fit = fit_personas(
-        frame,
-        groups,
-        PersonaSettings(),
-        lambda _f, m: marks.append((time.perf_counter() - start, m)),
+    fit = PersonaFinder().fit(
+        frame, progress=lambda _f, m: marks.append((time.perf_counter() - start, m))
     )
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
@@ -158,8 +155,8 @@ def child_synthetic(n: int, profile: bool) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu, 3),
         "phases": _phases(marks, seconds),
-        "k": fit.k,
-        "ari": round(float(adjusted_rand_score(planted, fit.labels)), 4),
+        "k": fit.k_,
+        "ari": round(float(adjusted_rand_score(planted, fit.labels_)), 4),
         **peak,
         "load_1min": round(load, 2),
     }
@@ -179,8 +176,9 @@ def child_synthetic(n: int, profile: bool) -> dict[str, Any]:
 
 def child_sample() -> dict[str, Any]:
     from cxdata.config import Settings
-    from cxdata.ingest import load_sample
-    from cxdata.personas import PersonaSettings, discover
+    from cxdata.personas.discovery import discover
+    from cxdata.personas.estimator import PersonaSettings
+    from cxdata.sample.load import load_sample
     from cxdata.store import Store
 
     load = os.getloadavg()[0]

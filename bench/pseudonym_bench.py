@@ -27,8 +27,8 @@ from pathlib import Path
 from _common import timed
 
 from cxdata.config import Settings
-from cxdata.privacy import customer_id_expr, pseudonym
 from cxdata.store import Store
+from cxdata.store.privacy import customer_id_expr, pseudonym
 
 
 def run(rows: int, distinct: int) -> dict[str, float]:

@@ -13,7 +13,7 @@ Two aggregates, as the Journey heatmaps page asks for them:
 The contenders compute the same numbers on a private copy of the same database file, in
 this process:
 
-- cxdata: ``cxdata.scoring.stage_scores`` as the app's reruns call it: the store with
+- cxdata: ``cxdata.analysis.scoring.stage_scores`` as the app's reruns call it: the store with
   the app's ``keep_open_s`` (the DuckDB instance stays open between calls, its cache
   warm), called once before the timed call. Each call opens its own connection for the
   name check, the Ibis query and the stage order, then the pandas finish (CI, net,
@@ -85,8 +85,8 @@ from _vocabulary import (
 )
 from scipy import stats
 
+from cxdata.analysis.scoring import stage_scores
 from cxdata.config import APP_KEEP_OPEN_S, Settings
-from cxdata.scoring import stage_scores
 from cxdata.store import Store
 
 PACKAGES = {"duckdb": "duckdb", "ibis": "ibis-framework", "pandas": "pandas"}
@@ -459,7 +459,7 @@ def _cxdata(store: Store, group: str, warm: bool) -> tuple[float, pd.DataFrame]:
 
 
 CONTENDERS = {
-    "cxdata": "cxdata.scoring.stage_scores as a page rerun calls it (instance kept open)",
+    "cxdata": "cxdata.analysis.scoring.stage_scores as a page rerun calls it (instance kept open)",
     "cxdata_cold": "the same on a freshly opened database (first view after idle; the CLI)",
     "sql": "hand-written SQL, warm connection, DuckDB defaults: the limit",
     "sql_fresh": "the same SQL on a fresh connection configured as cxdata's reads",

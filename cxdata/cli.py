@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cxdata.audit import audit_log, os_user
+from cxdata.analysis.filters import FilterError, Filters
+from cxdata.analysis.scoring import attribute_names, stage_scores
 from cxdata.config import Settings
-from cxdata.export import safe_csv
-from cxdata.filters import FilterError, Filters
 from cxdata.ingest import IngestError, Mapping, ingest_file, load_mapping
-from cxdata.privacy import erase_customer, key_file_note, key_path
-from cxdata.scoring import attribute_names, stage_scores
+from cxdata.ingest.export import safe_csv
 from cxdata.store import Store, StoreError
+from cxdata.store.audit import os_user
+from cxdata.store.privacy import erase_customer, key_file_note, key_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,7 +171,7 @@ def _print_problems(exc: IngestError, limit: int) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from cxdata.export import ExportError, export_observations
+    from cxdata.ingest.export import ExportError, export_observations
 
     try:
         rows, mapping = export_observations(_store(args), args.file)
@@ -209,7 +209,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    df = audit_log(_store(args), args.limit)
+    df = _store(args).audit_log(args.limit)
     if args.json:
         df["at"] = df["at"].astype(str)
         df["details"] = df["details"].map(json.loads)
@@ -307,7 +307,7 @@ def _scores(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cxdata.compare import Segment, compare, segment_label, segment_names, summary
+    from cxdata.analysis.compare import Segment, compare, segment_label, segment_names, summary
 
     store = _store(args)
     try:
@@ -328,7 +328,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _priorities(args: argparse.Namespace) -> int:
-    from cxdata.priorities import moments_of_truth, priorities
+    from cxdata.analysis.priorities import moments_of_truth, priorities
 
     store = _store(args)
     try:
@@ -354,7 +354,8 @@ def _priorities(args: argparse.Namespace) -> int:
 
 
 def _personas(args: argparse.Namespace) -> int:
-    from cxdata.personas import PersonaSettings, discover
+    from cxdata.personas.discovery import discover
+    from cxdata.personas.estimator import PersonaSettings
 
     try:
         k = None if args.k == "auto" else int(args.k)

@@ -1,11 +1,14 @@
-"""House rules that keep the code base simple: thin pages, one settings object, clean lint."""
+"""House rules that keep the code base simple: packages by layer, thin pages, one settings
+object, clean lint."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,32 +16,90 @@ from cxdata.config import Settings
 from tests.conftest import ROOT
 
 PAGES = [ROOT / "dashboard.py", *sorted((ROOT / "app_pages").glob("*.py"))]
+CORE = ROOT / "cxdata"
+SQL = re.compile(r"\b(SELECT|INSERT INTO|CREATE (TEMP )?TABLE|DELETE FROM|UPDATE \w+ SET)\b")
+
+# Which cxdata packages each package may import: the layers, bottom up. A package never
+# imports one above it, so data flows one way: store -> analysis -> display -> app.
+LAYERS: dict[str, set[str]] = {
+    "errors": set(),
+    "config": {"errors"},
+    "store": {"config", "errors"},
+    "framework": {"config", "errors", "store"},
+    "ingest": {"config", "errors", "store", "framework"},
+    "sample": {"config", "errors", "store", "framework", "ingest"},
+    "analysis": {"config", "errors", "store"},
+    "personas": {"config", "errors", "store", "analysis"},
+    "display": {"analysis", "personas"},
+    "app": {"config", "errors", "store", "framework", "ingest", "sample", "analysis",
+            "personas", "display"},
+    "cli": {"config", "errors", "store", "framework", "ingest", "sample", "analysis",
+            "personas", "display"},
+}  # fmt: skip
+
+
+def _package(path: Path) -> str:
+    parts = path.relative_to(CORE).with_suffix("").parts
+    return parts[0]
+
+
+def _cxdata_imports(path: Path) -> set[str]:
+    """The cxdata packages a module imports (at any depth, including lazy imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "cxdata" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+MODULES = sorted(p for p in CORE.rglob("*.py") if p.name != "__init__.py" or p.parent != CORE)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_packages_import_only_the_layers_below(module):
+    package = _package(module)
+    assert package in LAYERS, f"{package}: add the new package to LAYERS"
+    above = _cxdata_imports(module) - LAYERS[package] - {package}
+    assert not above, f"{module.relative_to(ROOT)} imports {sorted(above)}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_pages_are_thin(page):
     source = page.read_text()
-    assert not re.search(r"^\s*(import duckdb|from duckdb)", source, re.M)
-    assert not re.search(r"\b(SELECT|INSERT INTO|CREATE TABLE|DELETE FROM)\b", source)
+    assert not re.search(r"^\s*(import duckdb|from duckdb|import ibis|from ibis)", source, re.M)
+    assert not SQL.search(source)
+    assert "cxdata.store" not in source.replace("cxdata.store import Store", "")
 
 
-def test_core_does_not_import_streamlit():
+def test_only_the_edge_imports_streamlit():
     offenders = [
-        p.relative_to(ROOT)
-        for p in (ROOT / "cxdata").rglob("*.py")
-        if not (p.name == "ui.py" or p.name.startswith("ui_"))
-        and re.search(r"^\s*(import|from) streamlit", p.read_text(), re.M)
+        str(p.relative_to(ROOT))
+        for p in MODULES
+        if _package(p) != "app" and re.search(r"^\s*(import|from) streamlit", p.read_text(), re.M)
     ]
     assert offenders == []
 
 
-def test_only_store_and_ingest_open_duckdb():
-    opened = {
+def test_the_edge_and_the_charts_hold_no_sql():
+    offenders = [
         str(p.relative_to(ROOT))
-        for p in (ROOT / "cxdata").rglob("*.py")
-        if "duckdb.connect(" in p.read_text()
-    }
-    assert opened == {"cxdata/store.py"}
+        for p in MODULES
+        if _package(p) in ("app", "display")
+        and (SQL.search(p.read_text()) or "duckdb" in p.read_text())
+    ]
+    assert offenders == []
+
+
+def test_only_the_store_opens_duckdb():
+    opened = {str(p.relative_to(ROOT)) for p in MODULES if "duckdb.connect(" in p.read_text()}
+    assert opened == {"cxdata/store/database.py"}
 
 
 def test_every_setting_is_documented_in_the_readme():

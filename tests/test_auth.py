@@ -7,8 +7,8 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from cxdata import actions
-from cxdata.auth import (
+from cxdata.app import actions
+from cxdata.app.auth import (
     LOCAL,
     Action,
     PermissionDenied,
@@ -20,7 +20,8 @@ from cxdata.auth import (
     require,
     team_principal,
 )
-from cxdata.personas import PersonaSettings, latest_model
+from cxdata.personas.estimator import PersonaSettings
+from cxdata.personas.models import latest_model
 from tests.conftest import table_checksum
 
 # The wording, written out independently of cxdata.auth.MINIMUM_ROLE.

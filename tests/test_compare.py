@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxdata.analysis.compare import Segment, compare, compare_cells, segment_label, summary
+from cxdata.analysis.filters import FilterError
 from cxdata.cli import main
-from cxdata.compare import Segment, compare, compare_cells, segment_label, summary
 from cxdata.config import Settings
-from cxdata.filters import FilterError
-from cxdata.ingest import load_sample
-from cxdata.personas import discover
+from cxdata.personas.discovery import discover
 from cxdata.sample import SAMPLE_DIR, TRUTH_FILE
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 
 STAGES = ["S1", "S2", "S3", "S4", "S5", "S6"]

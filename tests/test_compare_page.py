@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cxdata.compare import Segment, compare, segment_label, summary
+from cxdata.analysis.compare import Segment, compare, segment_label, summary
 from cxdata.config import Settings
-from cxdata.ingest import load_sample
-from cxdata.personas import discover
+from cxdata.personas.discovery import discover
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 from tests.conftest import ROOT
 

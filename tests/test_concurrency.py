@@ -23,9 +23,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
-from cxdata.ingest import load_sample
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
-from cxdata.turns import turns_for
+from cxdata.store.turns import turns_for
 from tests.conftest import ROOT
 from tests.parallel_apptest import parallel_apptests
 
@@ -110,7 +110,7 @@ def run_cli_ingest(
         [
             sys.executable,
             "-c",
-            "import sys; from cxdata import cli; from cxdata.turns import turns_for; "
+            "import sys; from cxdata import cli; from cxdata.store.turns import turns_for; "
             "rc = cli.main(sys.argv[2:]); "
             "print(f'waited {turns_for(sys.argv[1]).waited_s:.2f}', file=sys.stderr); "
             "sys.exit(rc)",

@@ -21,8 +21,8 @@ import pytest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
-from cxdata.schema import SCHEMA_VERSION
 from cxdata.store import Store
+from cxdata.store.schema import SCHEMA_VERSION
 
 KILLS = 20  # kills that hit a running import process
 MAX_ATTEMPTS = 40  # a kill can come after the process finished; bounded all the same

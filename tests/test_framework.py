@@ -22,9 +22,9 @@ from cxdata.framework import (
 from cxdata.ingest import IngestError, Mapping, ingest_file
 from cxdata.sample import FRAMEWORK_FILE, SAMPLE_DIR, SURVEY_ITEMS, TOUCHPOINTS, generate
 from cxdata.sample import long_frame as sample_long_frame
-from cxdata.sample_framework import sample_framework
-from cxdata.schema import SCHEMA_VERSION
+from cxdata.sample.framework import sample_framework
 from cxdata.store import Store
+from cxdata.store.schema import SCHEMA_VERSION
 from tests.conftest import table_checksum
 
 FW = Framework(

@@ -11,13 +11,12 @@ import duckdb
 import pytest
 
 import cxdata.ingest.load as load
-from cxdata.audit import audit_log
 from cxdata.config import Settings
 from cxdata.framework import import_framework
 from cxdata.ingest import IngestError, Mapping, ingest_file
 from cxdata.ingest.readers import text_columns
-from cxdata.privacy import PseudonymError, pseudonym, read_key
 from cxdata.store import Store
+from cxdata.store.privacy import PseudonymError, pseudonym, read_key
 from tests.conftest import table_checksum
 
 CSV = (
@@ -211,7 +210,7 @@ def test_framework_scores_take_the_staged_path(store, write, monkeypatch):
 
 
 def _audit(store: Store) -> list[tuple[str, str, dict[str, object]]]:
-    log = audit_log(store)
+    log = store.audit_log()
     return [
         (a, b, json.loads(d)) for a, b, d in zip(log.actor, log.action, log.details, strict=True)
     ]

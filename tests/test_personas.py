@@ -7,15 +7,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from cxdata.cli import main
 from cxdata.config import Settings
-from cxdata.ingest import ingest_file, load_sample
-from cxdata.personas import PersonaSettings, discover, is_stale, latest_model, rename
+from cxdata.ingest import ingest_file
+from cxdata.personas.discovery import discover
+from cxdata.personas.estimator import PersonaFinder, PersonaSettings, make_pipeline
 from cxdata.personas.features import customer_features
-from cxdata.personas.model import fit_personas, make_pipeline
+from cxdata.personas.models import is_stale, latest_model, rename
 from cxdata.sample import PERSONAS, SAMPLE_DIR, TRUTH_FILE
+from cxdata.sample.load import load_sample
 from cxdata.store import Store, StoreError
 
 
@@ -105,18 +108,36 @@ def test_pipeline_keeps_feature_names_and_marks_missing_stages(sample_store):
 @pytest.mark.parametrize("method", ["gmm", "agglomerative"])
 def test_other_methods_with_fixed_k(sample_store, method):
     features = customer_features(sample_store)
-    settings = PersonaSettings(k=5, method=method, bootstraps=10)
-    fit = fit_personas(features.frame, features.groups, settings)
-    assert fit.k == 5 and len(fit.diagnostics) == 1
+    finder = PersonaSettings(k=5, method=method, bootstraps=10).finder().fit(features.frame)
+    assert finder.k_ == 5 and len(finder.diagnostics_) == 1
     truth = _truth().loc[features.frame.index]
-    assert adjusted_rand_score(truth, fit.labels) >= 0.8
+    assert adjusted_rand_score(truth, finder.labels_) >= 0.8
 
 
 def test_agglomerative_refuses_too_many_customers():
     frame = pd.DataFrame({"x": np.arange(20_001, dtype=float)})
     with pytest.raises(ValueError, match="up to 20,000 customers"):
-        fit_personas(frame, {"numeric": ["x"], "categorical": []},
-                     PersonaSettings(k=3, method="agglomerative"))  # fmt: skip
+        PersonaFinder(k=3, method="agglomerative").fit(frame)
+
+
+def test_the_finder_follows_the_scikit_learn_contract():
+    """Parameters only stored by __init__ (get_params/set_params/clone work), fit learns
+    attributes ending in _ and checks its parameters in one place."""
+    finder = PersonaFinder(k=3, random_state=5)
+    assert finder.get_params()["random_state"] == 5
+    assert clone(finder.set_params(bootstraps=2)).get_params()["bootstraps"] == 2
+    assert not hasattr(finder, "labels_")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": np.r_[rng.normal(0, 1, 60), rng.normal(8, 1, 60), rng.normal(16, 1, 60)]}
+    )
+    fitted = finder.fit(frame)
+    assert fitted is finder and finder.k_ == 3 and finder.n_features_in_ == 1
+    assert sorted(np.unique(finder.labels_)) == [1, 2, 3]
+    with pytest.raises(ValueError, match="unknown method"):
+        PersonaFinder(method="dbscan").fit(frame)
+    with pytest.raises(ValueError, match="at least 2"):
+        PersonaFinder(k=1).fit(frame)
 
 
 def test_rename_is_kept_and_staleness_is_noticed(sample_store, write):

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
-from cxdata.personas import latest_model
+from cxdata.personas.models import latest_model
 from cxdata.store import Store
 from tests.conftest import start_app
 

@@ -11,10 +11,17 @@ import pytest
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
+from cxdata.analysis.filters import FilterError, Filters
+from cxdata.analysis.priorities import (
+    classify,
+    moments_of_truth,
+    newcombe,
+    outcome_choices,
+    priorities,
+)
 from cxdata.config import Settings
-from cxdata.filters import FilterError, Filters
-from cxdata.ingest import ingest_file, load_mapping, load_sample
-from cxdata.priorities import classify, moments_of_truth, newcombe, outcome_choices, priorities
+from cxdata.ingest import ingest_file, load_mapping
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 from tests.conftest import ROOT
 

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from cxdata.audit import audit_log
 from cxdata.cli import main
 from cxdata.config import Settings
 from cxdata.framework import import_framework
 from cxdata.ingest import IngestError, ingest_file
-from cxdata.privacy import PseudonymError, erase_customer, key_id, pseudonym, read_key
 from cxdata.store import Store, StoreError
+from cxdata.store.privacy import PseudonymError, erase_customer, key_id, pseudonym, read_key
 from tests.conftest import table_checksum
 
 SECRET_ID = "ERASE-ME-4711"
@@ -36,7 +35,7 @@ def raw_hits(path: Path, needle: str) -> int:
 
 
 def audit_rows(store: Store) -> list[tuple[str, str, dict]]:
-    log = audit_log(store).iloc[::-1]
+    log = store.audit_log().iloc[::-1]
     rows = zip(log.actor, log.action, log.details, strict=True)
     return [(actor, action, json.loads(details)) for actor, action, details in rows]
 
@@ -156,7 +155,7 @@ def test_erase_removes_every_row_and_every_byte(capsys, store, write):
     assert action == "erase" and actor
     assert details == {"observations": 3, "attributes": 1, "assignments": 1,
                        "batches": [1, 2], "pseudonymised": False}  # fmt: skip
-    assert SECRET_ID not in audit_log(store).to_string()
+    assert SECRET_ID not in store.audit_log().to_string()
     # the store works on: batch ids continue, the same file stays "already imported"
     assert ingest_file(store, write("c.csv", "customer_id,stage,score\nC9,Usage,1\n")).batch_id == 3
     assert ingest_file(store, write("a2.csv", LOG)).already_imported
@@ -193,7 +192,7 @@ def test_audit_records_imports_removals_framework_and_personas(store, write, tmp
     with pytest.raises(IngestError):
         ingest_file(store, write("bad.csv", "customer_id,stage,score\nC1,Purchase,99\n"))
     store.remove_batch(1, actor="ben@example.org")
-    from cxdata.personas import rename
+    from cxdata.personas.models import rename
 
     with store.connect() as con:
         con.execute(
@@ -211,7 +210,7 @@ def test_audit_records_imports_removals_framework_and_personas(store, write, tmp
     assert rows[1][2]["rows"] == 4 and rows[1][2]["customers"] == 3
     assert rows[2][2]["observations"] == 4 and rows[2][2]["file"] == "a.csv"
     assert rows[3][2] == {"model_id": 1, "persona": 1, "name": "Loyal"}
-    log = audit_log(store)
+    log = store.audit_log()
     assert log["at"].is_monotonic_decreasing
 
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cxdata.config import Settings
-from cxdata.export import export_observations
 from cxdata.ingest import IngestError, ingest_file, load_mapping
+from cxdata.ingest.export import export_observations
 from cxdata.ingest.mapping import SYNONYMS, normalise
 from cxdata.store import Store
 from tests.conftest import table_checksum

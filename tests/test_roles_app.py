@@ -10,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cxdata.config import Settings
-from cxdata.ingest import load_sample
-from cxdata.personas import PersonaSettings, discover, latest_model
+from cxdata.personas.discovery import discover
+from cxdata.personas.estimator import PersonaSettings
+from cxdata.personas.models import latest_model
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 from tests.conftest import ROOT
 

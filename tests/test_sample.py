@@ -21,6 +21,7 @@ from cxdata.sample import (
     generate,
     long_frame,
     mapping_for,
+    synthetic,
     write_sample,
 )
 
@@ -264,7 +265,7 @@ def test_mapping_for(written: Path) -> None:
 
 
 def test_sample_dir_is_the_repo_folder() -> None:
-    expected = Path(sample.__file__).resolve().parent.parent / "sample_data"
+    expected = Path(sample.__file__).resolve().parents[2] / "sample_data"
     assert expected == SAMPLE_DIR
 
 
@@ -278,8 +279,8 @@ def test_personas_are_recoverable_by_clustering(long: pd.DataFrame, truth: pd.Se
     attrs = long.groupby("customer_id")[["age_band", "loyalty_tier"]].first()
     ordinal = pd.DataFrame(
         {
-            "age": attrs["age_band"].map({a: i for i, a in enumerate(sample.AGE_BANDS)}),
-            "tier": attrs["loyalty_tier"].map({t: i for i, t in enumerate(sample.TIERS)}),
+            "age": attrs["age_band"].map({a: i for i, a in enumerate(synthetic.AGE_BANDS)}),
+            "tier": attrs["loyalty_tier"].map({t: i for i, t in enumerate(synthetic.TIERS)}),
         }
     )
     features = pd.concat(

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from cxdata.config import Settings
-from cxdata.ingest import load_sample
 from cxdata.sample import PERSONAS, SAMPLE_DIR, STAGES, TRUTH_FILE
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 
 

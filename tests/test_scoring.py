@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxdata.analysis.filters import FilterError, Filters
+from cxdata.analysis.scoring import cell_observations, stage_scores, totals
 from cxdata.config import Settings
-from cxdata.filters import FilterError, Filters
-from cxdata.ingest import Mapping, ingest_file, load_sample
+from cxdata.ingest import Mapping, ingest_file
 from cxdata.sample import PERSONAS, SAMPLE_DIR, TRUTH_FILE
-from cxdata.scoring import cell_observations, stage_scores, totals
+from cxdata.sample.load import load_sample
 from cxdata.store import Store
 
 HEADER = "customer_id,stage,touchpoint,channel,score,observed_at,study,tier,note\n"

@@ -24,12 +24,12 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from cxdata.analysis.filters import Filters
+from cxdata.analysis.scoring import stage_scores
 from cxdata.cli import main
 from cxdata.config import Settings
-from cxdata.export import safe_csv
-from cxdata.filters import Filters
 from cxdata.ingest import ingest_bytes, ingest_file
-from cxdata.scoring import stage_scores
+from cxdata.ingest.export import safe_csv
 from cxdata.store import Store
 from tests.conftest import ROOT, table_checksum
 
@@ -116,10 +116,10 @@ def test_uploads_and_scores_work_in_the_sandbox(sandboxed, name):
 
 
 def test_the_app_store_is_sandboxed_to_its_scratch_folder_and_the_sample(tmp_path):
-    from cxdata import ui
+    from cxdata.app import data
     from cxdata.sample import DATA_FILES, SAMPLE_DIR
 
-    store = ui._store.__wrapped__(str(tmp_path / "app.duckdb"))  # type: ignore[attr-defined]
+    store = data._store.__wrapped__(str(tmp_path / "app.duckdb"))  # type: ignore[attr-defined]
     assert store.sandbox == tuple(SAMPLE_DIR / name for name in DATA_FILES)
     with store.connect() as con:
         dirs, paths = con.execute(

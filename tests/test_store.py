@@ -11,8 +11,8 @@ import pytest
 
 from cxdata.config import Settings
 from cxdata.ingest import ingest_file
-from cxdata.schema import SCHEMA_VERSION
 from cxdata.store import Store, StoreBusyError
+from cxdata.store.schema import SCHEMA_VERSION
 from tests.conftest import table_checksum
 
 LOG = (

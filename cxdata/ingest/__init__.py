@@ -1,8 +1,8 @@
 """Ingestion: readers per format, column mapping, wide -> long, validation, atomic batches."""
 
-from cxdata.ingest.load import IngestResult, ingest_bytes, ingest_file, load_sample
+from cxdata.errors import IngestError, Problem, problems_table
+from cxdata.ingest.load import IngestResult, ingest_bytes, ingest_file
 from cxdata.ingest.mapping import Mapping, load_mapping, parse_mapping
-from cxdata.ingest.problems import IngestError, Problem, problems_table
 
 __all__ = [
     "IngestError",
@@ -11,7 +11,6 @@ __all__ = [
     "Problem",
     "ingest_bytes",
     "ingest_file",
-    "load_sample",
     "parse_mapping",
     "load_mapping",
     "problems_table",

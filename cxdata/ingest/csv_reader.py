@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from cxdata.ingest.problems import IngestError, Problem
+from cxdata.errors import IngestError, Problem
 from cxdata.ingest.readers import (
     DELIMITER_NAMES,
     STAGE_TABLE,

@@ -42,6 +42,7 @@ from typing import Any
 
 import duckdb
 
+from cxdata.errors import IngestError, Problem
 from cxdata.ingest.csv_reader import (
     csv_params,
     csv_source,
@@ -53,7 +54,6 @@ from cxdata.ingest.csv_reader import (
 from cxdata.ingest.formats import sniff_format
 from cxdata.ingest.mapping import detect_columns
 from cxdata.ingest.plan import Plan, build_plan, number, run, stage_catalogue, timestamp
-from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import (
     Staged,
     duplicate_headers,
@@ -76,7 +76,7 @@ from cxdata.ingest.write import (
     record_import,
     write_customer_values,
 )
-from cxdata.privacy import PseudonymError, key_for_import
+from cxdata.store.privacy import PseudonymError, key_for_import
 
 _FIRST_ROW = 2  # the header is row 1
 _GUARD = "cxdata direct ingest: a row fails a check"

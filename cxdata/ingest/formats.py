@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from cxdata.errors import IngestError, Problem
 from cxdata.ingest.csv_reader import stage_csv
-from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged, create_stage, header_problems
 from cxdata.ingest.workbook import check_workbook, stage_xlsx
 

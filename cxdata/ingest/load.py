@@ -10,12 +10,11 @@ from typing import Any
 
 import duckdb
 
-from cxdata.audit import DEFAULT_ACTOR
+from cxdata.errors import IngestError, Problem
 from cxdata.ingest.direct import ingest_csv_direct
 from cxdata.ingest.formats import check_size, stage_file
-from cxdata.ingest.mapping import Mapping, detect_columns, load_mapping
+from cxdata.ingest.mapping import Mapping, detect_columns
 from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
-from cxdata.ingest.problems import IngestError, Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged
 from cxdata.ingest.result import ImportJob, IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
@@ -28,8 +27,9 @@ from cxdata.ingest.write import (
     record_import,
     write_customer_values,
 )
-from cxdata.privacy import customer_id_expr, mapped_customer_id
 from cxdata.store import Store
+from cxdata.store.audit import DEFAULT_ACTOR
+from cxdata.store.privacy import customer_id_expr, mapped_customer_id
 
 
 def sha256_of(path: Path) -> str:
@@ -197,25 +197,3 @@ def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> Ingest
         path = Path(tmp) / safe_name
         path.write_bytes(data)
         return ingest_file(store, path, name=safe_name, **options)
-
-
-def load_sample(
-    store: Store, progress: Progress | None = None, *, actor: str = DEFAULT_ACTOR
-) -> list[IngestResult]:
-    """Import the committed sample data set: its journey framework first (so every sample
-    stage is known), then each file with its mapping, if it has one."""
-    from cxdata.framework import import_framework
-    from cxdata.sample import DATA_FILES, FRAMEWORK_FILE, SAMPLE_DIR, STUDY_OF_FILE, mapping_for
-
-    import_framework(store, SAMPLE_DIR / FRAMEWORK_FILE, actor=actor)
-    results = []
-    for i, name in enumerate(DATA_FILES):
-        if progress:
-            progress(i / len(DATA_FILES), f"Loading sample data: {name}")
-        path = SAMPLE_DIR / name
-        mapping_path = mapping_for(path)
-        mapping = load_mapping(mapping_path) if mapping_path else None
-        results.append(
-            ingest_file(store, path, mapping=mapping, study=STUDY_OF_FILE.get(name), actor=actor)
-        )
-    return results

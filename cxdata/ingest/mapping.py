@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxdata.ingest.problems import IngestError, Problem
+from cxdata.errors import IngestError, Problem
 
 REQUIRED = ("customer_id", "stage", "score")
 

@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 
 from cxdata.config import Settings
+from cxdata.errors import Problem
 from cxdata.ingest.mapping import REQUIRED, Mapping, Outcome
-from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import Staged, quote
 
 TIMESTAMP_FORMATS = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from cxdata.ingest.problems import Problem
+from cxdata.errors import Problem
 
 STAGE_TABLE = "cx_staged"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

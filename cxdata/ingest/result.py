@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from cxdata.errors import Problem
 from cxdata.ingest.mapping import Mapping
-from cxdata.ingest.problems import Problem
 from cxdata.store import Store
 
 Progress = Callable[[float, str], object]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import duckdb
 
 from cxdata.config import Settings
+from cxdata.errors import Problem
 from cxdata.ingest.mapping import Mapping
 from cxdata.ingest.plan import Plan, catalogue_score, number, run, text, timestamp
-from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import STAGE_TABLE, Staged
 
 

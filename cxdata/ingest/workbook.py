@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from cxdata.ingest.problems import IngestError, Problem
+from cxdata.errors import IngestError, Problem
 from cxdata.ingest.readers import Staged, create_stage, duplicate_headers, unnamed_columns
 
 

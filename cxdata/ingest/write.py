@@ -9,14 +9,14 @@ from typing import Any
 
 import duckdb
 
-from cxdata.audit import record
 from cxdata.config import Settings
+from cxdata.errors import Problem
 from cxdata.ingest.mapping import Mapping
 from cxdata.ingest.plan import Plan, Source, number, run, text, timestamp
-from cxdata.ingest.problems import Problem
 from cxdata.ingest.readers import Staged, quote
 from cxdata.ingest.result import IngestResult
 from cxdata.store import CANONICAL_TEXT
+from cxdata.store.audit import record
 
 CUSTOMER_VALUES = "cx_customer_values"
 """Temp table: the distinct (customer, extra and outcome columns) combinations of a file."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from cxdata.filters import NO_FILTERS, Filters
+from cxdata.analysis.filters import NO_FILTERS, Filters
 from cxdata.store import Store
 
 MAX_CATEGORIES = 12

@@ -1,0 +1,295 @@
+"""Priorities from data: importance against performance, and the moments of truth.
+
+Per customer and stage (or touchpoint) the cell score is computed in the engine, exactly as
+in cxdata.scoring (sum of the customer's interaction scores there, within the filters); only
+that customers x cells table, joined to the customer's outcome, comes to pandas.
+
+Definitions (shown in the app):
+- **performance**: the mean customer score in the stage or touchpoint (as on the heatmaps);
+  n = customers observed there;
+- **importance**: Spearman's rank correlation (scipy.stats.spearmanr) between the customer's
+  score there and the outcome, over the customers who have both (n_outcome); higher = a
+  better experience there goes with a better outcome. A correlation, not proof of cause:
+  segments that differ in both can produce it;
+- **quadrant**: split at the medians of importance and performance (unless thresholds are
+  given): concentrate_here = importance above and performance below; keep_up = important and
+  performing; low_priority = unimportant and under-performing; possible_overkill =
+  unimportant and performing. The median importance is raised to at least 0.1 (a "small"
+  correlation, Cohen): when most stages hardly matter, half of them are not important;
+- **rank** (1 = fix first): concentrate_here first, then by priority = max(importance, 0) x
+  (performance threshold - performance), the importance-weighted performance gap;
+- **moments of truth**: the risk of the bad outcome (a detractor, answer <= 6, on 0-10
+  outcomes; not the positive answer on yes/no outcomes) among customers disappointed there
+  (score < 0) minus the risk among the others, with a 95% Newcombe interval (hybrid score
+  method, from Wilson intervals by scipy.stats.binomtest); a moment of truth is among the
+  three largest differences and its interval lies above zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
+from cxdata.analysis.order import in_journey_order
+from cxdata.analysis.scoring import cell_scores
+from cxdata.store import Store
+
+Level = Literal["stage", "touchpoint"]
+LEVELS = ("stage", "touchpoint")
+QUADRANTS = ("concentrate_here", "keep_up", "low_priority", "possible_overkill")
+IMPORTANCE_METHOD = (
+    "Spearman rank correlation (scipy.stats.spearmanr) between the customer's score in the "
+    "stage or touchpoint and the outcome, over customers who have both"
+)
+MOMENT_METHOD = (
+    "risk of the bad outcome when disappointed there (score < 0) minus the risk otherwise, "
+    "95% Newcombe hybrid score interval from Wilson intervals (scipy.stats.binomtest)"
+)
+DEFINITIONS = __doc__.split("Definitions (shown in the app):")[1]
+_MIN_PAIRS = 3  # fewer customers with both: no importance
+MIN_IMPORTANCE = 0.1  # a correlation below Cohen's "small" effect never counts as important
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an outcome column becomes one number per customer, and what counts as bad."""
+
+    name: str
+    scale: Literal["binary", "0-10", "numeric"]
+    positive: str | None = None
+
+    @property
+    def bad(self) -> str:
+        if self.scale == "0-10":
+            return f"detractor ({self.name} ≤ 6)"
+        if self.scale == "binary":
+            good = f"“{self.positive}”" if self.positive else "yes"
+            return f"{self.name} not {good}"
+        return ""
+
+
+def outcome_choices(store: Store) -> dict[str, list[str]]:
+    """Outcome columns first, then attributes: name -> the values one may pick as the good
+    outcome (empty when the column already holds numbers or yes/no)."""
+    with store.ibis() as backend:
+        attrs = backend.table("customer_attributes")
+        df = (
+            attrs.group_by(["name", "kind", "value"])
+            .aggregate(numbers=attrs.number.count())
+            .to_pandas()
+        )
+    df["outcome"] = df["kind"] == "outcome"
+    choices: dict[str, list[str]] = {}
+    for (_, name), group in df.sort_values(["outcome", "name"], ascending=[False, True]).groupby(
+        ["outcome", "name"], sort=False
+    ):
+        numeric = group["numbers"].sum() > 0
+        choices[str(name)] = [] if numeric else sorted(group["value"].dropna().astype(str))
+    return choices
+
+
+def _distinct(table: ir.Table, column: str) -> list[str]:
+    return sorted(table.select(column).distinct().to_pandas()[column].dropna().astype(str))
+
+
+def _key(key: object) -> tuple[object, ...]:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _outcome(
+    backend: ibis.BaseBackend, name: str, positive: str | None
+) -> tuple[Outcome, ir.Table]:
+    """The outcome's description and an expression (customer_id, y): one number per customer,
+    the mean of their answers (1/0 for yes/no), so repeated rows from several batches count
+    once."""
+    attrs = backend.table("customer_attributes")
+    mine = attrs.filter(attrs.name == name)
+    info = mine.aggregate(
+        rows=mine.count(),
+        numbers=mine.number.count(),
+        lo=mine.number.min(),
+        hi=mine.number.max(),
+        non_binary=((mine.number != 0) & (mine.number != 1)).sum(),
+        fractional=(mine.number != mine.number.floor()).sum(),
+    ).to_pandas()
+    row = info.iloc[0]
+    if not row["rows"]:
+        known = ", ".join(_distinct(attrs, "name")) or "none in the store"
+        raise FilterError(f'unknown outcome "{name}"; choose from: {known}')
+    values = _distinct(mine, "value")
+    if positive is not None:
+        wanted = positive.strip().lower()
+        if wanted not in {v.strip().lower() for v in values}:
+            raise FilterError(
+                f'"{positive}" is not a value of "{name}"; choose from: {", ".join(values[:20])}'
+            )
+        good = (mine.value.strip().lower() == wanted).cast("float64")
+        expr = mine.group_by("customer_id").aggregate(y=good.mean())
+        return Outcome(name, "binary", positive), expr
+    if not row["numbers"]:
+        raise FilterError(
+            f'"{name}" holds text; say which value counts as the good outcome (positive), '
+            f"one of: {', '.join(values[:20])}"
+        )
+    if not row["non_binary"]:
+        scale: Literal["binary", "0-10", "numeric"] = "binary"
+    elif row["lo"] >= 0 and row["hi"] <= 10 and row["hi"] > 7 and not row["fractional"]:
+        scale = "0-10"  # whole numbers 0..10 reaching above 7: an NPS-like answer
+    else:
+        scale = "numeric"
+    numbered = mine.filter(mine.number.notnull())
+    return Outcome(name, scale), numbered.group_by("customer_id").aggregate(
+        y=numbered.number.mean()
+    )
+
+
+def customer_cells(
+    store: Store,
+    outcome: str,
+    positive: str | None = None,
+    level: Level = "stage",
+    filters: Filters = NO_FILTERS,
+) -> tuple[pd.DataFrame, Outcome]:
+    """One row per customer and stage (or stage and touchpoint) observed within the filters:
+    the cell score and the customer's outcome `y` (missing when unknown)."""
+    if level not in LEVELS:
+        raise FilterError(f'unknown level "{level}"; choose from: {", ".join(LEVELS)}')
+    keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
+    with store.ibis() as backend:
+        spec, answers = _outcome(backend, outcome, positive)
+        cells = cell_scores(backend, keys[1:], filters)
+        if level == "touchpoint":
+            cells = cells.filter(cells.touchpoint.notnull())
+        joined = cells.left_join(answers, cells.customer_id == answers.customer_id)
+        df = joined.select(*[cells[c] for c in ["customer_id", *keys, "score"]], answers.y)
+        return df.to_pandas(), spec
+
+
+def _spearman(x: pd.Series, y: pd.Series) -> float:
+    if len(x) < _MIN_PAIRS:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(stats.spearmanr(x, y).statistic)
+
+
+def importance_performance(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per cell: performance (mean cell score), n, importance (Spearman with `y`), n_outcome."""
+    rows = []
+    for key, group in cells.groupby(keys, sort=False):
+        both = group.dropna(subset=["y"])
+        importance = _spearman(both["score"], both["y"])
+        rows.append((*_key(key), group["score"].mean(), len(group), importance, len(both)))
+    return pd.DataFrame(rows, columns=[*keys, "performance", "n", "importance", "n_outcome"])
+
+
+def classify(
+    df: pd.DataFrame,
+    importance_threshold: float | None = None,
+    performance_threshold: float | None = None,
+    min_importance: float = MIN_IMPORTANCE,
+) -> pd.DataFrame:
+    """Quadrant, priority and rank (1 = fix first) on an importance-performance table. By
+    default the thresholds are the medians (importance: at least `min_importance`); the ones
+    used are kept in `attrs`."""
+    df = df.copy()
+    imp, perf = importance_threshold, performance_threshold
+    if imp is None:
+        imp = max(float(df["importance"].median()), min_importance)
+    if perf is None:
+        perf = float(df["performance"].median())
+    important = df["importance"] > imp
+    performing = df["performance"] >= perf
+    df["quadrant"] = np.select(
+        [important & ~performing, important & performing, ~important & ~performing],
+        QUADRANTS[:3],
+        QUADRANTS[3],
+    )
+    df.loc[df["importance"].isna(), "quadrant"] = "not_enough_data"
+    df["priority"] = df["importance"].clip(lower=0) * (perf - df["performance"]) + 0.0
+    order = df.assign(
+        _first=df["quadrant"] != "concentrate_here",
+        _priority=-df["priority"].fillna(-np.inf),
+        _importance=-df["importance"].fillna(-np.inf),
+    ).sort_values(["_first", "_priority", "_importance", df.columns[0]], kind="stable")
+    df["rank"] = 0
+    df.loc[order.index, "rank"] = np.arange(1, len(df) + 1)
+    df.attrs |= {"importance_threshold": imp, "performance_threshold": perf}
+    return df.sort_values("rank").reset_index(drop=True)
+
+
+def priorities(
+    store: Store,
+    outcome: str,
+    positive: str | None = None,
+    level: Level = "stage",
+    filters: Filters = NO_FILTERS,
+    importance_threshold: float | None = None,
+    performance_threshold: float | None = None,
+) -> pd.DataFrame:
+    """One row per stage (or touchpoint, with its stage), fix-first order: performance, n,
+    importance, n_outcome, quadrant, priority, rank, low_n. `attrs` holds the method, the
+    outcome and the thresholds used."""
+    cells, spec = customer_cells(store, outcome, positive, level, filters)
+    keys = ["stage"] if level == "stage" else ["touchpoint", "stage"]
+    table = importance_performance(cells, keys)
+    table = in_journey_order(table, store.stage_order(), keys)
+    df = classify(table, importance_threshold, performance_threshold)
+    df["low_n"] = df["n_outcome"] < store.settings.min_customers
+    df.attrs |= {"method": IMPORTANCE_METHOD, "outcome": spec.name, "level": level}
+    return df
+
+
+def newcombe(bad1: int, n1: int, bad2: int, n2: int, level: float = 0.95) -> tuple[float, float]:
+    """95% interval of p1 - p2 (Newcombe's hybrid score method, his method 10), from the
+    Wilson intervals of each proportion."""
+    l1, u1 = stats.binomtest(bad1, n1).proportion_ci(level, method="wilson")
+    l2, u2 = stats.binomtest(bad2, n2).proportion_ci(level, method="wilson")
+    p1, p2 = bad1 / n1, bad2 / n2
+    d = p1 - p2
+    return d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2))
+
+
+def moments_of_truth(
+    store: Store,
+    outcome: str,
+    positive: str | None = None,
+    level: Level = "stage",
+    filters: Filters = NO_FILTERS,
+    top: int = 3,
+) -> pd.DataFrame:
+    """Per stage (or touchpoint): how much a disappointing experience there (cell score < 0)
+    raises the risk of the bad outcome, with a 95% interval; largest difference first."""
+    cells, spec = customer_cells(store, outcome, positive, level, filters)
+    if spec.scale == "numeric":
+        raise FilterError(
+            f'"{outcome}" is neither yes/no nor a 0-10 answer; moments of truth need a bad '
+            "outcome: choose such an outcome, or say which value is the good one (positive)"
+        )
+    cells = cells.dropna(subset=["y"])
+    cells["bad"] = cells["y"] <= 6 if spec.scale == "0-10" else cells["y"] < 0.5
+    cells["disappointed"] = cells["score"] < 0
+    keys = ["stage"] if level == "stage" else ["touchpoint", "stage"]
+    rows = []
+    for key, g in cells.groupby(keys, sort=False):
+        hit, rest = g[g["disappointed"]], g[~g["disappointed"]]
+        n1, n2, b1, b2 = len(hit), len(rest), int(hit["bad"].sum()), int(rest["bad"].sum())
+        low, high = newcombe(b1, n1, b2, n2) if n1 and n2 else (np.nan, np.nan)
+        r1, r2 = (b1 / n1 if n1 else np.nan), (b2 / n2 if n2 else np.nan)
+        rows.append((*_key(key), r1, r2, r1 - r2, low, high, n1, n2))
+    columns = [*keys, "risk_disappointed", "risk_other", "risk_difference", "ci_low", "ci_high"]
+    df = pd.DataFrame(rows, columns=[*columns, "n_disappointed", "n_other"])
+    df = df.sort_values(
+        ["risk_difference", *keys], ascending=[False] + [True] * len(keys), na_position="last"
+    ).reset_index(drop=True)
+    df["moment_of_truth"] = (df.index < top) & (df["ci_low"] > 0)
+    df.attrs |= {"method": MOMENT_METHOD, "outcome": spec.name, "bad": spec.bad, "level": level}
+    return df

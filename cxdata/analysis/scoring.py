@@ -1,0 +1,191 @@
+"""Experience scores per stage and group, computed in the engine (Ibis over the store).
+
+Definitions (shown in the app under "How scores are computed"):
+- a customer's cell score is the sum of their interaction scores in the cell (stage x
+  group, within the filters); positives and negatives are also summed separately;
+- per cell: n_customers (customers with at least one observation there), n_observations,
+  mean_score (mean of customer cell scores) with a 95% t confidence interval,
+  delight_share (share of those customers with cell score > 0), disappointment_share
+  (< 0), net_experience = delight_share - disappointment_share, verdict (delight if
+  net >= delight_threshold, disappointment if net <= disappointment_threshold, else
+  neutral) and low_n (n_customers < min_customers).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
+from cxdata.analysis.order import in_journey_order
+from cxdata.analysis.segments import customer_values
+from cxdata.config import Settings
+from cxdata.store import Store, journey_order
+
+OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
+DERIVED_DIMENSIONS = ("month", "persona")  # persona: of the latest persona model
+SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_high",
+                "mean_positive", "mean_negative", "delight_share", "disappointment_share",
+                "net_experience", "verdict", "low_n"]  # fmt: skip
+
+DEFINITIONS = __doc__.split('Definitions (shown in the app under "How scores are computed"):')[1]
+
+
+def attribute_names(store: Store) -> list[str]:
+    """Customer attribute and outcome names present in the store."""
+    with store.connect() as con:
+        return _attribute_names(con)
+
+
+def _attribute_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("SELECT DISTINCT name FROM customer_attributes").fetchall()
+    return sorted(str(name) for (name,) in rows)
+
+
+def check_dimensions(by: list[str], attributes: list[str]) -> None:
+    """Every grouping name must be a known dimension or attribute (never free SQL)."""
+    known = {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS, *attributes}
+    for name in by:
+        if name not in known:
+            raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
+
+
+def _check_names(con: duckdb.DuckDBPyConnection, by: list[str]) -> None:
+    """`check_dimensions` without reading every attribute name when all are known: an
+    attribute needs only a probe (DISTINCT over customer_attributes is ~50 ms at 10M)."""
+    fixed = {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS}
+    probe = "SELECT 1 FROM customer_attributes WHERE name = ? LIMIT 1"
+    if any(n not in fixed and not con.execute(probe, [n]).fetchall() for n in by):
+        check_dimensions(by, _attribute_names(con))  # raises, listing the choices
+
+
+def _customer_level(name: str) -> bool:
+    """Personas and attributes describe customers; the other dimensions each observation."""
+    return name not in (*OBSERVATION_DIMENSIONS, "month")
+
+
+def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) -> ir.Table:
+    """Add one column per grouping dimension: month from the observation time, customer-level
+    values by joining them per customer."""
+    for name in by:
+        if name == "month":
+            table = table.mutate(month=table.observed_at.strftime("%Y-%m"))
+        elif _customer_level(name):
+            values = customer_values(backend, name)
+            table = table.inner_join(values, table.customer_id == values._cid).drop("_cid")
+    return table
+
+
+def cell_scores(
+    backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS
+) -> ir.Table:
+    """Per customer and cell (stage x `by`, within the filters): the cell score (sum of the
+    customer's interaction scores there), its positive and negative parts and the number of
+    observations. Every statistic (scores, comparisons, priorities) starts from this.
+
+    Observations are aggregated first; persona and attribute values are joined to the much
+    smaller per-customer cells afterwards."""
+    obs = filters.apply(backend)
+    per_observation = [d for d in by if not _customer_level(d)]
+    obs = _with_dimensions(backend, obs, per_observation)
+    cells = obs.group_by(["customer_id", "stage", *per_observation]).aggregate(
+        score=obs.score.sum(),
+        positive=ibis.greatest(obs.score, 0).sum(),  # score is NOT NULL: no NULL handling
+        negative=ibis.least(obs.score, 0).sum(),
+        n_obs=obs.count(),
+    )
+    return _with_dimensions(backend, cells, [d for d in by if _customer_level(d)])
+
+
+def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
+    """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
+    cells = cell_scores(backend, by, filters)
+    return cells.group_by(["stage", *by]).aggregate(
+        n_customers=cells.count(),
+        n_observations=cells.n_obs.sum(),
+        mean_score=cells.score.mean(),
+        sd=cells.score.std(),
+        mean_positive=cells.positive.mean(),
+        mean_negative=cells.negative.mean(),
+        delight_share=(cells.score > 0).mean(),
+        disappointment_share=(cells.score < 0).mean(),
+    )
+
+
+def stage_scores(
+    store: Store, by: list[str] | None = None, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """One row per stage (x each grouping value) with the fields in SCORE_FIELDS, stages in
+    journey order."""
+    by = list(by or [])
+    # One connection for the name check, the query and the stage order: each DuckDB open
+    # starts with a cold buffer pool.
+    with store.connect() as con:
+        _check_names(con, by)
+        df = score_expr(store.ibis_on(con), by, filters).to_pandas()
+        order = journey_order(con, df["stage"].unique())
+    return finish(df, by, order, store.settings)
+
+
+def finish(df: pd.DataFrame, by: list[str], order: list[str], cfg: Settings) -> pd.DataFrame:
+    """Confidence intervals, net, verdict and low-n on the small aggregated table."""
+    df = df.copy()
+    n = df["n_customers"].astype(float)
+    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * df["sd"].astype(float) / np.sqrt(n)
+    half = half.where(n > 1)
+    df["ci_low"], df["ci_high"] = df["mean_score"] - half, df["mean_score"] + half
+    # rounded so that 0.5 - 0.3 counts as +0.2 exactly at the threshold
+    df["net_experience"] = (df["delight_share"] - df["disappointment_share"]).round(12)
+    df["verdict"] = np.select(
+        [df["net_experience"] >= cfg.delight_threshold,
+         df["net_experience"] <= cfg.disappointment_threshold],
+        ["delight", "disappointment"], "neutral",
+    )  # fmt: skip
+    df["low_n"] = df["n_customers"] < cfg.min_customers
+    return in_journey_order(df, order, by)[["stage", *by, *SCORE_FIELDS]]
+
+
+def headline(scores: pd.DataFrame) -> dict[str, object]:
+    """The most delighting and the most disappointing stage by net experience."""
+    if scores.empty:
+        return {"best": None, "worst": None}
+    ranked = scores.sort_values("net_experience")
+    return {"best": ranked.iloc[-1].to_dict(), "worst": ranked.iloc[0].to_dict()}
+
+
+def totals(store: Store, filters: Filters = NO_FILTERS) -> dict[str, int]:
+    """Observations and distinct customers within the filters (the headline counts)."""
+    with store.ibis() as backend:
+        obs = filters.apply(backend)
+        row = obs.aggregate(observations=obs.count(), customers=obs.customer_id.nunique())
+        df = row.to_pandas()
+    return {k: int(df[k].iloc[0]) for k in ("observations", "customers")}
+
+
+CELL_COLUMNS = ["customer_id", "touchpoint", "channel", "interaction", "score", "observed_at",
+                "observer", "note", "study"]  # fmt: skip
+
+
+def cell_observations(
+    store: Store,
+    filters: Filters,
+    stage: str,
+    by: str | None = None,
+    value: str | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """The observations behind one heatmap cell, most negative first, with their notes."""
+    dims = [by] if by else []
+    with store.connect() as con:
+        _check_names(con, dims)
+        backend = store.ibis_on(con)
+        obs = _with_dimensions(backend, filters.apply(backend), dims)
+        obs = obs.filter(obs.stage == stage)
+        if by:
+            obs = obs.filter(obs[by].cast("string") == value)
+        expr = obs.select(*CELL_COLUMNS).order_by(["score", "observed_at"]).limit(limit)
+        return expr.to_pandas()

@@ -1,0 +1,98 @@
+"""Everything the app does to the store or hands out as a file, each guarded by the role.
+
+The pages call these, never the underlying functions, so a forbidden action is refused
+here even when a page forgets to hide its button. Pure (no streamlit): the principal is
+passed in, and the tests call every action with every role.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import altair as alt
+import pandas as pd
+
+from cxdata.app.auth import Action, Principal, require
+from cxdata.display.downloads import chart_png, chart_svg
+from cxdata.ingest import IngestResult, ingest_bytes, parse_mapping
+from cxdata.ingest.export import safe_csv
+from cxdata.store import Store
+
+if TYPE_CHECKING:
+    from cxdata.personas.estimator import PersonaSettings, Progress
+    from cxdata.personas.models import PersonaModel
+
+
+def check_upload(
+    principal: Principal, store: Store, name: str, data: bytes, **options: Any
+) -> IngestResult:
+    """A dry run of an upload (nothing is stored): needs the right to upload."""
+    require(principal, Action.UPLOAD)
+    return ingest_bytes(store, name, data, dry_run=True, **options)
+
+
+def import_upload(
+    principal: Principal,
+    store: Store,
+    name: str,
+    data: bytes,
+    mapping: bytes | None = None,
+    **options: Any,
+) -> IngestResult:
+    """Import an uploaded file as one batch (mapping: the optional TOML mapping's bytes)."""
+    require(principal, Action.UPLOAD)
+    parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
+    return ingest_bytes(store, name, data, mapping=parsed, actor=principal.actor, **options)
+
+
+def remove_batch(principal: Principal, store: Store, batch_id: int) -> int:
+    """Remove a batch and its observations; returns how many observations went."""
+    require(principal, Action.REMOVE_BATCH)
+    return store.remove_batch(batch_id, actor=principal.actor)
+
+
+def import_framework(principal: Principal, store: Store, path: Path | str) -> int:
+    """Check and store a journey framework file; returns the active version afterwards."""
+    require(principal, Action.IMPORT_FRAMEWORK)
+    from cxdata.framework import import_framework as store_framework
+
+    return store_framework(store, path, actor=principal.actor)
+
+
+def fit_personas(
+    principal: Principal,
+    store: Store,
+    settings: PersonaSettings | None = None,
+    progress: Progress | None = None,
+) -> PersonaModel:
+    """Find personas and store them as a new model (everyone then sees it)."""
+    require(principal, Action.FIT_PERSONAS)
+    from cxdata.personas.discovery import discover  # scikit-learn loads on first use
+
+    return discover(store, settings, progress=progress, actor=principal.actor)
+
+
+def rename_persona(
+    principal: Principal, store: Store, model_id: int, persona: int, name: str
+) -> None:
+    require(principal, Action.RENAME_PERSONA)
+    from cxdata.personas.models import rename
+
+    rename(store, model_id, persona, name, actor=principal.actor)
+
+
+def export_csv(principal: Principal, data: pd.DataFrame) -> bytes:
+    """A table as formula-safe CSV for download."""
+    require(principal, Action.EXPORT)
+    return safe_csv(data)
+
+
+def export_svg(principal: Principal, chart: alt.TopLevelMixin) -> bytes:
+    require(principal, Action.EXPORT)
+    return chart_svg(chart)
+
+
+def export_png(principal: Principal, chart: alt.TopLevelMixin) -> bytes:
+    require(principal, Action.EXPORT)
+    return chart_png(chart)

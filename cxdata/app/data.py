@@ -1,0 +1,212 @@
+"""The app's data access: the store of this process and every cached read the pages use.
+
+Caches are keyed by the store's data version (and everything else a result depends on),
+so new batches show at once; cxdata below this package knows nothing of Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from cxdata.analysis.compare import Segment, compare
+from cxdata.analysis.filters import Filters
+from cxdata.analysis.order import levels_in_journey_order
+from cxdata.analysis.overview import FilterOptions, filter_options, observation_counts
+from cxdata.analysis.scoring import attribute_names, stage_scores
+from cxdata.analysis.scoring import totals as scoring_totals
+from cxdata.analysis.segments import latest_names
+from cxdata.app import actions
+from cxdata.app.auth import Principal
+from cxdata.config import APP_KEEP_OPEN_S, Settings
+from cxdata.ingest import IngestError, IngestResult, parse_mapping
+from cxdata.personas.models import latest_model_id
+from cxdata.sample.load import load_sample
+from cxdata.store import Store, version_cache
+
+if TYPE_CHECKING:
+    from cxdata.personas.models import PersonaModel
+
+
+@st.cache_resource(show_spinner=False)
+def _store(db_path: str) -> Store:
+    """Sandboxed from its first connection: DuckDB reads no file but uploads (in the
+    store's scratch folder) and the sample data files, and accepts no SET."""
+    from cxdata.sample import DATA_FILES, SAMPLE_DIR
+
+    sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
+    keep_open = None if "CXDATA_KEEP_OPEN_S" in os.environ else APP_KEEP_OPEN_S
+    return Store.open(Settings.from_env(db_path=db_path, keep_open_s=keep_open), sandbox=sample)
+
+
+def store() -> Store:
+    """The store for this process (the database file named by the settings)."""
+    return _store(str(Settings.from_env().db_path))
+
+
+_offered: set[tuple[Path, int]] = set()
+
+
+def ensure_data(s: Store, actor: str) -> None:
+    """On the very first start (a store that never had data) load the sample data set;
+    the audit trail names whoever opened the app then. Once offered, the database file
+    (path and inode) is remembered, so later reruns open no DuckDB connection for it."""
+    if not s.settings.load_sample_on_empty:
+        return
+    db_file = (s.path, s.path.stat().st_ino)
+    if db_file in _offered:
+        return
+    if s.get_meta("sample_offered"):
+        _offered.add(db_file)
+        return
+    if s.stats()["batches"] == 0:
+        bar = st.progress(0.0, "Loading the sample data set…")
+        load_sample(s, progress=lambda f, m: bar.progress(f, m), actor=actor)
+        bar.empty()
+    s.set_meta("sample_offered", "yes")
+    _offered.add(db_file)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def counts(db_path: str, version: str) -> pd.DataFrame:
+    return observation_counts(_store(db_path))
+
+
+@dataclass
+class Preview:
+    """A dry run of an upload: what would be imported, or every problem."""
+
+    result: IngestResult | None
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    total: int = 0
+    message: str = ""
+
+
+@st.cache_data(show_spinner="Checking the file…", max_entries=4)
+def preview(
+    who: Principal,
+    db_path: str,
+    version: str,
+    name: str,
+    data: bytes,
+    mapping: bytes | None,
+    study: str | None,
+    sheet: str | None,
+) -> Preview:
+    """Validate an upload without importing it (needs the right to upload); cached per
+    principal, content and data version, the check runs in `actions`."""
+    try:
+        parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
+        result = actions.check_upload(
+            who, _store(db_path), name, data, mapping=parsed, study=study, sheet=sheet
+        )
+    except IngestError as exc:
+        return Preview(None, exc.table(), exc.total, str(exc))
+    return Preview(result)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def options(db_path: str, version: str) -> FilterOptions:
+    return filter_options(_store(db_path))
+
+
+@st.cache_data(show_spinner="Computing scores…", max_entries=64)
+def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
+    """Stage scores, cached per data version (which covers persona models and names),
+    grouping and filters."""
+    return stage_scores(_store(db_path), list(by), filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def totals(db_path: str, version: str, filters: Filters) -> dict[str, int]:
+    return scoring_totals(_store(db_path), filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def segment_choices(db_path: str, version: str) -> list[str]:
+    """Personas (when a model exists), customer attributes, then study and channel."""
+    s = _store(db_path)
+    personas = ["persona"] if latest_model_id(s) is not None else []
+    return [*personas, *attribute_names(s), "study", "channel"]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def personas(db_path: str, version: str) -> tuple[PersonaModel | None, bool]:
+    """The latest persona model (None without one) and whether it is older than the data."""
+    from cxdata.personas.models import is_stale, latest_model
+
+    s = _store(db_path)
+    model = latest_model(s)
+    return model, model is not None and is_stale(s, model)
+
+
+def refresh_version(s: Store) -> str:
+    """Read the data version once per run (the router does it); pages use `data_version`."""
+    version = version_cache.data_version(s)
+    st.session_state["data_version"] = version
+    return version
+
+
+def data_version() -> str:
+    """This run's data version (the cache key of every cached result)."""
+    value = st.session_state.get("data_version")
+    return value if isinstance(value, str) else refresh_version(store())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def touchpoint_order(
+    db_path: str, version: str, filters: Filters, stages: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Touchpoints in journey order (of the stage x touchpoint scores), once per data version
+    and filters (sorting on every rerun cost ~10 ms)."""
+    data = scores(db_path, version, ("touchpoint",), filters)
+    return tuple(levels_in_journey_order(data, "touchpoint", list(stages)))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def persona_names(db_path: str, version: str) -> pd.DataFrame:
+    """The latest model's persona numbers and names, once per data version (which covers
+    them), not once per segment picker and rerun."""
+    with _store(db_path).ibis() as backend:
+        return latest_names(backend).order_by("persona").to_pandas()
+
+
+@st.cache_data(show_spinner="Comparing…", max_entries=32)
+def comparison(
+    db_path: str, version: str, a: Segment, b: Segment, level: str, filters: Filters
+) -> pd.DataFrame:
+    return compare(_store(db_path), a, b, level, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def priority_outcomes(db_path: str, version: str) -> dict[str, list[str]]:
+    """Outcomes, then attributes, to prioritise by: name -> values to pick the good one from
+    (empty when the column holds numbers or yes/no); cached per data version."""
+    from cxdata.analysis.priorities import outcome_choices
+
+    return outcome_choices(_store(db_path))
+
+
+@st.cache_data(show_spinner="Computing priorities…", max_entries=32)
+def priority_table(
+    db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
+) -> pd.DataFrame:
+    """`cxdata.priorities.priorities`, cached per data version, outcome, level and filters."""
+    from cxdata.analysis.priorities import priorities
+
+    return priorities(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner="Finding the moments of truth…", max_entries=32)
+def moments_table(
+    db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
+) -> pd.DataFrame:
+    """`cxdata.priorities.moments_of_truth`, cached like `priority_table`."""
+    from cxdata.analysis.priorities import moments_of_truth
+
+    return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]

@@ -1,0 +1,56 @@
+"""What the pages show, in the order and with the names a reader expects: pure pandas,
+so it is tested without Streamlit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from cxdata.personas.models import PersonaModel
+
+
+def batch_table(batches: pd.DataFrame) -> pd.DataFrame:
+    """Batches as a user reads them: plain column names, newest first."""
+    labels = {
+        "batch_id": "Batch",
+        "source_name": "File",
+        "study": "Study",
+        "rows": "Observations",
+        "customers": "Customers",
+        "imported_at": "Imported at",
+    }
+    return batches[list(labels)].rename(columns=labels)
+
+
+def persona_table(model: PersonaModel) -> pd.DataFrame:
+    """One row per persona for the CSV download: size, what sets it apart, typical
+    attributes, channel shares and outcomes."""
+    rows = []
+    for p in model.profiles:
+        row: dict[str, object] = {
+            "model_id": model.model_id,
+            "persona": p["persona"],
+            "name": p["name"],
+            "generated_name": p["generated_name"],
+            "customers": p["size"],
+            "share": p["share"],
+            "distinguishing": "; ".join(
+                f"{d['label']} {d['std_diff']:+.2f} sd" for d in p["distinguishing"]
+            ),
+        }
+        for name, typical in p["typical"]["attributes"].items():
+            row[f"typical_{name}"] = typical["value"]
+            row[f"typical_{name}_share"] = typical["share"]
+        row |= {f"channel_{c}_share": v for c, v in p["typical"]["channels"].items()}
+        row |= {f"outcome_{o}": v for o, v in p["outcomes"].items()}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def default_segment(choices: list[str]) -> int:
+    for preferred in ("persona", "loyalty_tier", "study"):
+        if preferred in choices:
+            return choices.index(preferred)
+    return 0
