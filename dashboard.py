@@ -1,21 +1,18 @@
 """cxdata dashboard: the router. Pages are registered here; each is a thin file in app_pages/.
 
 In team mode the menu lists only the pages the user's role may see; each page checks the
-role again itself (`signin.guard`), and so does every action (`cxdata.actions`).
+role again itself (`signin.guard`), and so does every action (`cxdata.app.actions`).
+This is the one place that shows domain errors (`cxdata.errors.CxError`: a busy
+database, a bad filter, a missing model, bad settings, a refused file): a message and
+the table of problems, never a traceback.
 """
 
 import streamlit as st
 
 from cxdata.app import data, signin, widgets
 from cxdata.app.auth import Action
-
-st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout="wide")
-
-principal = signin.sign_in()
-store = data.store()
-data.ensure_data(store, principal.actor)
-data.refresh_version(store)
-widgets.sidebar_filters(store)
+from cxdata.app.text import md
+from cxdata.errors import CxError
 
 PAGES = {
     "Research": [
@@ -34,18 +31,38 @@ PAGES = {
         ("app_pages/admin.py", "Administration", ":material/settings:", Action.SETTINGS),
     ],
 }
-allowed = {
-    section: [page for page in pages if principal.can(page[3])] for section, pages in PAGES.items()
-}
-first = next(page[0] for pages in allowed.values() for page in pages)
-navigation = st.navigation(
-    {
-        section: [
-            st.Page(path, title=title, icon=icon, default=path == first)
-            for path, title, icon, _ in pages
-        ]
-        for section, pages in allowed.items()
-        if pages
+
+
+def run() -> None:
+    """Sign in, open the store (the sample on a first start), the shared filters, then the
+    page the user chose among those their role may see."""
+    principal = signin.sign_in()
+    store = data.store()
+    data.ensure_data(store, principal.actor)
+    data.refresh_version(store)
+    widgets.sidebar_filters(store)
+    allowed = {
+        section: [page for page in pages if principal.can(page[3])]
+        for section, pages in PAGES.items()
     }
-)
-navigation.run()
+    first = next(page[0] for pages in allowed.values() for page in pages)
+    navigation = st.navigation(
+        {
+            section: [
+                st.Page(path, title=title, icon=icon, default=path == first)
+                for path, title, icon, _ in pages
+            ]
+            for section, pages in allowed.items()
+            if pages
+        }
+    )
+    navigation.run()
+
+
+st.set_page_config(page_title="cxdata", page_icon=":material/insights:", layout="wide")
+try:
+    run()
+except CxError as error:
+    st.error(md(error))
+    if (problems := error.table()) is not None:
+        st.dataframe(problems, hide_index=True)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from cxdata.app import data, signin
-from cxdata.app.auth import MINIMUM_ROLE, Action, Role, RolesFileError
+from cxdata.app.auth import MINIMUM_ROLE, Action, Role
+from cxdata.app.text import md
 
 principal = signin.guard(Action.SETTINGS)
 store = data.store()
@@ -34,14 +35,10 @@ if not settings.team_mode:
         "require a login and assign roles in the roles file."
     )
 else:
-    try:
-        rules = signin.role_rules()
-    except RolesFileError as exc:
-        st.error(str(exc))
-    else:
-        st.markdown(f"Roles file `{settings.roles_file}` (an e-mail's own entry wins):")
-        st.dataframe(
-            [{"Who": who, "Role": role.label} for who, role in rules.emails.items()]
-            + [{"Who": f"anyone {who}", "Role": role.label} for who, role in rules.domains.items()],
-            hide_index=True,
-        )
+    rules = signin.role_rules()
+    st.markdown(f"Roles file {md(settings.roles_file)} (an e-mail's own entry wins):")
+    st.dataframe(
+        [{"Who": who, "Role": role.label} for who, role in rules.emails.items()]
+        + [{"Who": f"anyone {who}", "Role": role.label} for who, role in rules.domains.items()],
+        hide_index=True,
+    )

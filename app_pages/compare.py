@@ -6,6 +6,7 @@ from cxdata.analysis.compare import summary
 from cxdata.analysis.order import levels_in_journey_order
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.charts import difference_chart
 
 signin.guard(Action.COMPARE)
@@ -15,7 +16,7 @@ filters = widgets.current_filters()
 
 st.title("Compare segments")
 st.caption(
-    f"Filters: {filters.describe()}. Differences of mean customer stage scores with 95% "
+    f"Filters: {md(filters.describe())}. Differences of mean customer stage scores with 95% "
     "confidence intervals (Welch); p-values from the Mann-Whitney U test, which suits "
     "bounded, skewed scores; q-values correct for testing every row (Benjamini-Hochberg). "
     f"Cells with fewer than {store.settings.min_customers} customers on a side are not tested."
@@ -34,7 +35,7 @@ table = data.comparison(db, version, a, b, level, filters)
 if table.empty:
     st.warning("No customers match these segments and filters.")
     st.stop()
-st.markdown(f"**{summary(table, a_label, b_label, level)}**")
+st.markdown(f"**{md(summary(table, a_label, b_label, level))}**")
 order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)

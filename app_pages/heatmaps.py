@@ -6,6 +6,7 @@ import streamlit as st
 from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.tables import default_segment
 
 signin.guard(Action.VIEW_HEATMAPS)
@@ -15,7 +16,7 @@ db, version = str(store.path), data.data_version()
 filters = widgets.current_filters()
 
 st.title("Journey heatmaps")
-st.caption(f"Filters: {filters.describe()}")
+st.caption(f"Filters: {md(filters.describe())}")
 overall = data.scores(db, version, (), filters)
 if overall.empty:
     st.info("No observations match the filters.")
@@ -47,7 +48,7 @@ def show(view: views.ChartView, table: pd.DataFrame, by: str, name: str) -> None
     views.downloads(view.chart, table, name)
     for cell in views.selected_cells(event):
         st.markdown(
-            f"**Observations behind {cell['stage']} × {cell['row']}** "
+            f"**Observations behind {md(cell['stage'])} × {md(cell['row'])}** "
             "(most negative first; click the cell again to close)"
         )
         rows = cell_observations(store, filters, cell["stage"], by, cell["row"])

@@ -4,6 +4,7 @@ import streamlit as st
 
 from cxdata.app import data, signin, views
 from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.charts import observations_by_stage
 from cxdata.display.tables import batch_table
 
@@ -23,7 +24,7 @@ c4.metric("Batches", f"{stats['batches']:,}")
 if counts.empty:
     st.info("The store is empty. Import a file on the Upload page.")
 else:
-    st.caption("Journey stages in order: " + " → ".join(stats["stages"]))
+    st.caption("Journey stages in order: " + " → ".join(md(s) for s in stats["stages"]))
     st.altair_chart(observations_by_stage(counts, stats["stages"]))
     views.csv_download(
         "Download these counts (CSV)",

@@ -1,14 +1,12 @@
 """Personas: find data-driven personas, see how many there are and why, recognise and name them."""
 
-import re
-
 import streamlit as st
 
 from cxdata.app import actions, data, signin, views, widgets
-from cxdata.app.auth import Action, PermissionDenied
+from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.charts import persona_diagnostics, persona_stage_row
 from cxdata.display.tables import persona_table
-from cxdata.store import StoreError
 
 STALE = (
     "The persona model is older than the data: batches were added or removed since it was "
@@ -19,18 +17,12 @@ METHODS = {
     "gmm": "Gaussian mixture",
     "agglomerative": "Agglomerative (Ward, up to 20,000 customers)",
 }
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|:~$])")
 
 principal = signin.guard(Action.VIEW_PERSONAS)
 store = data.store()
 db, version = str(store.path), data.data_version()
 filters = widgets.current_filters()
 model, stale = data.personas(db, version)
-
-
-def plain(text: str) -> str:
-    """User text shown literally in markdown (a name like `*VIP*` stays as typed)."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def find_personas() -> None:
@@ -59,14 +51,9 @@ def find_personas() -> None:
         k=None if k == "auto" else int(k), k_range=(lo, hi), method=method, seed=int(seed)
     )
     bar = st.progress(0.0, "Finding personas…")
-    try:
-        found = actions.fit_personas(
-            principal, store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m)
-        )
-    except (StoreError, ValueError, PermissionDenied) as exc:
-        bar.empty()
-        st.error(f"No personas found: {exc}")
-        return
+    found = actions.fit_personas(
+        principal, store, settings, progress=lambda f, m: bar.progress(min(f, 1.0), m)
+    )
     bar.empty()
     st.session_state["personas_flash"] = f"Found {found.k} personas (model {found.model_id})."
     st.rerun()  # the data version covers persona models: the page now shows the new one
@@ -94,21 +81,14 @@ def outcome_text(name: str, value: float) -> str:
     return f"{label} {value:.2f}"
 
 
-def rename_persona(model_id: int, persona: int, current: str, names: set[str]) -> None:
+def rename_persona(model_id: int, persona: int, current: str) -> None:
     key = f"persona_name_{model_id}_{persona}"
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     new = left.text_input("Name", value=current, key=key, max_chars=80)
     if right.button("Rename", key=f"persona_rename_{model_id}_{persona}"):
         new = (new or "").strip()
-        if new != current and new in names:
-            st.error(f"Another persona is already called “{new}”: choose another name.")
-            return
-        try:
-            actions.rename_persona(principal, store, model_id, persona, new)
-        except (StoreError, PermissionDenied) as exc:
-            st.error(str(exc))
-            return
-        st.session_state["personas_flash"] = f"Persona {persona} is now called “{plain(new)}”."
+        actions.rename_persona(principal, store, model_id, persona, new)
+        st.session_state["personas_flash"] = f"Persona {persona} is now called “{md(new)}”."
         st.rerun()
 
 
@@ -149,11 +129,10 @@ st.caption(
 )
 by_persona = data.scores(db, version, ("persona",), filters)
 stages = list(data.scores(db, version, (), filters)["stage"])
-names = {str(p["name"]) for p in model.profiles}
 columns = st.columns(2)
 for i, profile in enumerate(model.profiles):
     with columns[i % 2].container(border=True):
-        st.markdown(f"**{plain(profile['name'])}**")
+        st.markdown(f"**{md(profile['name'])}**")
         st.caption(
             f"Persona {profile['persona']} · {profile['size']:,} customers · {profile['share']:.0%}"
         )
@@ -163,7 +142,7 @@ for i, profile in enumerate(model.profiles):
         else:
             st.altair_chart(persona_stage_row(row, stages), width="stretch")
         lines = [
-            f"- {plain(d['label'])}: {sd_text(d['std_diff'])} "
+            f"- {md(d['label'])}: {sd_text(d['std_diff'])} "
             f"({value_text(d['feature'], d['persona'])} vs {value_text(d['feature'], d['overall'])}"
             " overall)"
             for d in profile["distinguishing"]
@@ -171,11 +150,11 @@ for i, profile in enumerate(model.profiles):
         st.markdown("**What sets them apart**\n" + ("\n".join(lines) or "- nothing stands out"))
         typical = profile["typical"]
         attributes = ", ".join(
-            f"{plain(name.replace('_', ' '))} {plain(t['value'])} ({t['share']:.0%})"
+            f"{md(name.replace('_', ' '))} {md(t['value'])} ({t['share']:.0%})"
             for name, t in typical["attributes"].items()
         )
         channels = ", ".join(
-            f"{plain(c)} {share:.0%}"
+            f"{md(c)} {share:.0%}"
             for c, share in list(typical["channels"].items())[:3]
             if share >= 0.005  # shown as at least 1%
         )
@@ -183,10 +162,10 @@ for i, profile in enumerate(model.profiles):
         details = [
             f"**Typical:** {attributes}" if attributes else "",
             f"**Channels:** {channels}" if channels else "",
-            f"**Outcomes:** {plain(outcomes)}" if outcomes else "",
+            f"**Outcomes:** {md(outcomes)}" if outcomes else "",
         ]
         st.markdown("  \n".join(d for d in details if d))
-        rename_persona(model.model_id, profile["persona"], profile["name"], names)
+        rename_persona(model.model_id, profile["persona"], profile["name"])
 
 views.csv_download(
     "Persona profiles (CSV)",

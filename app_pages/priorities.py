@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from cxdata.analysis.filters import FilterError
 from cxdata.analysis.priorities import DEFINITIONS
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
 signin.guard(Action.VIEW_PRIORITIES)
@@ -14,7 +14,7 @@ db, version = str(store.path), data.data_version()
 filters = widgets.current_filters()
 
 st.title("Priorities: what to fix first")
-st.caption(f"Filters: {filters.describe()}")
+st.caption(f"Filters: {md(filters.describe())}")
 choices = data.priority_outcomes(db, version)
 if not choices:
     st.info(
@@ -40,11 +40,7 @@ if choices[outcome]:
     positive = c3.selectbox(
         f"Good outcome: {outcome} is", choices[outcome], key=f"priorities_positive_{outcome}"
     )
-try:
-    table = data.priority_table(db, version, outcome, positive, level, filters)
-except FilterError as exc:
-    st.error(str(exc))
-    st.stop()
+table = data.priority_table(db, version, outcome, positive, level, filters)
 if table.empty:
     st.info("No observations match the filters.")
     st.stop()
@@ -106,11 +102,14 @@ st.dataframe(
 )
 
 st.subheader("Moments of truth")
-try:
+moments = None
+if table.attrs["scale"] == "numeric":
+    st.info(
+        f"{md(outcome)} is neither yes/no nor a 0-10 answer; moments of truth need a bad "
+        "outcome: choose such an outcome, or an attribute and the value that counts as good."
+    )
+else:
     moments = data.moments_table(db, version, outcome, positive, level, filters)
-except FilterError as exc:
-    moments = None
-    st.info(str(exc))
 if moments is not None and not moments.empty:
     found = list(moments.loc[moments["moment_of_truth"], level])
     m3.metric(
@@ -121,9 +120,10 @@ if moments is not None and not moments.empty:
         delta_arrow="off",
     )
     st.markdown(
-        f"Bad outcome: **{moments.attrs['bad']}**. "
+        f"Bad outcome: **{md(moments.attrs['bad'])}**. "
         + (
-            f"Moments of truth: **{', '.join(found)}** — a disappointing experience there "
+            f"Moments of truth: **{', '.join(md(f) for f in found)}** — a disappointing "
+            "experience there "
             "clearly raises the risk."
             if found
             else "No stage or touchpoint clearly raises the risk."

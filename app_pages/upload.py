@@ -3,10 +3,9 @@
 import streamlit as st
 
 from cxdata.app import actions, data, signin
-from cxdata.app.auth import Action, PermissionDenied
+from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.tables import batch_table
-from cxdata.ingest import IngestError
-from cxdata.store import StoreError
 
 principal = signin.guard(Action.UPLOAD)
 store = data.store()
@@ -39,18 +38,18 @@ if upload is not None:
     )
     if checked.result is None:
         st.error(
-            f"{upload.name}: {checked.total:,} problem(s) found; nothing can be imported "
+            f"{md(upload.name)}: {checked.total:,} problem(s) found; nothing can be imported "
             "until they are fixed. Each row below names the row and column in your file."
         )
         st.dataframe(checked.problems, hide_index=True)
         if checked.total > len(checked.problems):
             st.caption(f"Showing the first {len(checked.problems):,} problems.")
     elif checked.result.already_imported:
-        st.info(checked.result.message())
+        st.info(md(checked.result.message()))
     else:
         result = checked.result
         st.success(
-            f"{upload.name}: {result.description}. "
+            f"{md(upload.name)}: {md(result.description)}. "
             f"{result.rows:,} observations are ready to import."
         )
         st.markdown("**Detected columns**")
@@ -65,25 +64,21 @@ if upload is not None:
         if result.warnings:
             st.warning(
                 "Warnings (the rows are kept):\n\n"
-                + "\n".join(f"- {w.line()}" for w in result.warnings)
+                + "\n".join(f"- {md(w.line())}" for w in result.warnings)
             )
         if st.button("Import", type="primary", key="upload_import"):
             bar = st.progress(0.0, "Importing…")
-            try:
-                done = actions.import_upload(
-                    principal,
-                    store,
-                    upload.name,
-                    content,
-                    mapping,
-                    study=study,
-                    sheet=sheet,
-                    progress=lambda f, m: bar.progress(f, m),
-                )
-            except (IngestError, StoreError, PermissionDenied) as exc:
-                st.error(str(exc))
-            else:
-                st.success(done.message())
+            done = actions.import_upload(
+                principal,
+                store,
+                upload.name,
+                content,
+                mapping,
+                study=study,
+                sheet=sheet,
+                progress=lambda f, m: bar.progress(f, m),
+            )
+            st.success(md(done.message()))
 
 st.subheader("Batches")
 batches = store.batches()
@@ -99,10 +94,6 @@ else:
         )
         sure = st.checkbox("Yes, remove this batch and all its observations")
         if st.form_submit_button("Remove batch") and sure:
-            try:
-                removed = actions.remove_batch(principal, store, int(chosen))
-            except (StoreError, PermissionDenied) as exc:
-                st.error(str(exc))
-            else:
-                st.toast(f"Removed batch {chosen} ({removed:,} observations).")
-                st.rerun()
+            removed = actions.remove_batch(principal, store, int(chosen))
+            st.toast(f"Removed batch {chosen} ({removed:,} observations).")
+            st.rerun()

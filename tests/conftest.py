@@ -64,3 +64,11 @@ def start_app(page: str | None = None, timeout: float = 120) -> AppTest:
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def shown(value: str) -> str:
+    """What a user reads in a Markdown element: the source without its backslash escapes
+    (values from files are escaped, `cxdata.app.text.md`)."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", value)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from cxdata.config import Settings
 from cxdata.sample import SAMPLE_DIR
 from cxdata.store import Store
-from tests.conftest import start_app
+from tests.app_data import chart_data as _chart_data
+from tests.conftest import shown, start_app
 
 TIMEOUT = 120
 
@@ -38,7 +39,7 @@ def test_first_start_loads_sample_and_overview_shows_it(app_db):
     assert metrics["Batches"] == "4"
     assert (
         "Awareness → Consideration → Purchase → Delivery → Usage → Support"
-        in [c.value for c in at.caption][0]
+        in [shown(c.value) for c in at.caption][0]
     )
     batches = at.dataframe[0].value
     assert sorted(batches["File"]) == sorted(
@@ -55,7 +56,7 @@ def test_first_start_loads_sample_and_overview_shows_it(app_db):
         store.remove_batch(int(batch_id))
     at = _start()
     assert {m.label: m.value for m in at.metric}["Observations"] == "0"
-    assert "The store is empty" in at.info[0].value
+    assert "The store is empty" in shown(at.info[0].value)
 
 
 def test_upload_checks_then_imports_and_lists_the_batch(app_db):
@@ -63,8 +64,10 @@ def test_upload_checks_then_imports_and_lists_the_batch(app_db):
     content = b"Kundennummer;Phase;Bewertung;Notiz\nK-1;Purchase;2;gut\nK-2;Delivery;-1;spaet\n"
     at.file_uploader(key="upload_file").upload("feld.csv", content, "text/csv").run()
     assert not at.exception, at.exception
-    assert at.success[0].value.startswith("feld.csv: CSV, UTF-8, semicolon-separated, 2 rows.")
-    assert "2 observations are ready to import" in at.success[0].value
+    assert shown(at.success[0].value).startswith(
+        "feld.csv: CSV, UTF-8, semicolon-separated, 2 rows."
+    )
+    assert "2 observations are ready to import" in shown(at.success[0].value)
     detected = at.dataframe[0].value
     assert dict(
         zip(detected["canonical column"], detected["column in your file"], strict=True)
@@ -72,7 +75,7 @@ def test_upload_checks_then_imports_and_lists_the_batch(app_db):
     at.button(key="upload_import").click().run()
     assert not at.exception, at.exception
     assert any(
-        s.value.startswith("feld.csv: imported as batch 5: 2 observations, 2 customers")
+        shown(s.value).startswith("feld.csv: imported as batch 5: 2 observations, 2 customers")
         for s in at.success
     )
     batches = at.dataframe[-1].value
@@ -91,7 +94,7 @@ def test_upload_with_problems_shows_every_problem_and_imports_nothing(app_db):
     before = Store.open(Settings(), app_db).stats()["observations"]
     content = b"customer_id,stage,score\nC1,Purchase,5\n,Delivery,1\nC3,Usage,gut\n"
     at.file_uploader(key="upload_file").upload("bad.csv", content, "text/csv").run()
-    assert "3 problem(s) found; nothing can be imported" in at.error[0].value
+    assert "3 problem(s) found; nothing can be imported" in shown(at.error[0].value)
     problems = at.dataframe[0].value
     assert problems[["row", "column", "value"]].fillna("").values.tolist() == [
         [2, "score", "5"],
@@ -110,15 +113,6 @@ def test_remove_batch_from_the_upload_page(app_db):
     assert not at.exception, at.exception
     store = Store.open(Settings(), app_db)
     assert sorted(store.batches()["batch_id"]) == [1, 2, 3]
-
-
-def _chart_data(at: AppTest, index: int) -> pd.DataFrame:
-    """The data behind the index-th Altair chart on the page, as the browser receives it."""
-    import pyarrow as pa
-
-    proto = at.get("vega_lite_chart")[index].proto
-    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets]
-    return next(f for f in frames if "stage" in f.columns)
 
 
 def _net_by(store: Store, attribute: str | None = None) -> pd.DataFrame:
@@ -154,16 +148,16 @@ def test_heatmap_page_shows_the_numbers(app_db):
     expected = _net_by(store, "loyalty_tier")
     assert len(cells) == len(expected) == 6 * 4  # six stages x four loyalty tiers
     for _, e in expected.iterrows():
-        shown = cells[(cells.stage == e.stage) & (cells.row == e.segment)].iloc[0]
-        assert shown.label == f"{e.net:+.2f}"
-        assert shown.n_customers == e.n
+        cell = cells[(cells.stage == e.stage) & (cells.row == e.segment)].iloc[0]
+        assert cell.label == f"{e.net:+.2f}"
+        assert cell.n_customers == e.n
     curve = _chart_data(at, 1)
     assert set(curve["row"]) == {"Basic", "Bronze", "Gold", "Silver"}
     touchpoints = _chart_data(at, 2)
     home = touchpoints[touchpoints.row == "Home delivery"].iloc[0]
     assert home.stage == "Delivery" and home.verdict == "disappointment"
     assert "How scores are computed" in at.expander[0].label
-    assert "sum of their interaction scores" in at.expander[0].markdown[0].value
+    assert "sum of their interaction scores" in shown(at.expander[0].markdown[0].value)
 
 
 def test_heatmap_filters_and_segments(app_db):
@@ -178,6 +172,6 @@ def test_heatmap_filters_and_segments(app_db):
     ).iloc[0]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Observations"] == f"{retail.n:,}" and metrics["Customers"] == f"{retail.c:,}"
-    assert "study=Retail store visits" in at.caption[0].value
+    assert "study=Retail store visits" in shown(at.caption[0].value)
     cells = _chart_data(at, 0)
     assert set(cells["row"]) == {"Retail store visits"}

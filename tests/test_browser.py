@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,10 +46,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def app(tmp_path):
+@contextmanager
+def running_app(db: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free port of 127.0.0.1 over `db`; yields its URL."""
     port = _free_port()
-    db = tmp_path / "browser.duckdb"
     env = {**os.environ, "CXDATA_DB": str(db)}
     proc = subprocess.Popen(
         [
@@ -80,13 +82,20 @@ def app(tmp_path):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("streamlit did not start") from None
                 time.sleep(0.3)
-        yield url, db
+        yield url
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def app(tmp_path):
+    db = tmp_path / "browser.duckdb"
+    with running_app(db) as url:
+        yield url, db
 
 
 def _settle(page, text: str, timeout_ms: int = 60_000) -> None:
@@ -133,3 +142,53 @@ def test_every_page_and_an_upload(app, tmp_path):
     batches = Store.open(Settings(), db).batches()
     assert batches.iloc[0]["source_name"] == "browser_upload.csv"
     assert batches.iloc[0]["rows"] == 2
+
+
+def test_markdown_from_files_is_text_and_loads_nothing(tmp_path):
+    """An image in a stage, touchpoint, attribute name and value, and a persona name renders
+    as its text on every page, and the browser never asks for its address."""
+    from playwright.sync_api import sync_playwright
+
+    from cxdata.ingest import ingest_file
+    from cxdata.personas.discovery import discover
+    from cxdata.personas.estimator import PersonaSettings
+    from cxdata.personas.models import rename
+    from cxdata.sample.load import load_sample
+
+    trap = f"127.0.0.1:{_free_port()}"  # nothing listens there
+    image = "![x](http://" + trap + "/{}.png)"
+    db = tmp_path / "markup.duckdb"
+    store = Store.open(Settings(), db)
+    load_sample(store)
+    hostile = tmp_path / "hostile.csv"
+    column = image.format("column")
+    lines = [f"customer_id,stage,touchpoint,score,{column}"]
+    lines += [f"H{i},{image.format('stage')},{image.format('touchpoint')},{i % 5 - 2},"
+              f"{image.format('value')}" for i in range(40)]  # fmt: skip
+    hostile.write_text("\n".join(lines) + "\n")
+    ingest_file(store, hostile)
+    model = discover(store, PersonaSettings(k=3, bootstraps=2))
+    rename(store, model.model_id, 1, image.format("persona"))
+
+    asked: list[str] = []
+    with running_app(db) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: asked.append(r.url))
+        page.goto(url, timeout=120_000)
+        _settle(page, "Journey stages in order", 120_000)
+        assert image.format("stage") in page.inner_text("body")
+        page.screenshot(path=str(SHOTS / "markup_overview.png"), full_page=True)
+        visits = [("heatmaps", "Which touchpoints delight"), ("priorities", "Fix-first"),
+                  ("personas", "The 3 personas"), ("compare", "Compare segments"),
+                  ("upload", "Upload observations"), ("admin", "Administration")]  # fmt: skip
+        for path, text in visits:
+            page.goto(url + path)
+            _settle(page, text)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            page.screenshot(path=str(SHOTS / f"markup_{path}.png"), full_page=True)
+        page.goto(url + "personas")
+        _settle(page, "The 3 personas")
+        assert image.format("persona") in page.inner_text("body")
+        browser.close()
+    assert [u for u in asked if trap in u] == []

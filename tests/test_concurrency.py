@@ -26,7 +26,7 @@ from cxdata.config import Settings
 from cxdata.sample.load import load_sample
 from cxdata.store import Store
 from cxdata.store.turns import turns_for
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 from tests.parallel_apptest import parallel_apptests
 
 SESSIONS = 8
@@ -85,7 +85,7 @@ class Session:
         if any(b.key == "upload_import" for b in at.button):
             at.button(key="upload_import").click().run()
             self._check(at)
-        messages = [s.value for s in at.success] + [i.value for i in at.info]
+        messages = [shown(s.value) for s in at.success] + [shown(i.value) for i in at.info]
         for text in messages:
             if m := IMPORTED.search(text):
                 self.imported[int(m[1])] = int(m[2].replace(",", ""))
@@ -93,7 +93,7 @@ class Session:
             if m := ALREADY.search(text):
                 self.already.append(int(m[1]))
                 return
-        errors = [e.value for e in at.error]
+        errors = [shown(e.value) for e in at.error]
         raise AssertionError(f"session {self.number}: no import result for {name}: {errors}")
 
     def _check(self, at: AppTest) -> None:

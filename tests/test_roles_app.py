@@ -15,7 +15,7 @@ from cxdata.personas.estimator import PersonaSettings
 from cxdata.personas.models import latest_model
 from cxdata.sample.load import load_sample
 from cxdata.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 
 TIMEOUT = 180
 ROLES = ["viewer", "analyst", "researcher", "admin"]
@@ -89,7 +89,7 @@ def test_team_mode_without_login_shows_only_the_login_screen(team):
     at = _app(None)
     assert not at.exception, at.exception
     assert _titles(at) == ["cxdata"]
-    assert at.info[0].value == "Log in with your organisation account to see the dashboard."
+    assert shown(at.info[0].value) == "Log in with your organisation account to see the dashboard."
     assert [b.label for b in at.button] == ["Log in"]
     assert not at.metric and not at.dataframe and not at.multiselect  # no data, no filters
     for page in PAGES:  # no menu yet: asking for a page shows the login screen again
@@ -102,8 +102,10 @@ def test_team_mode_without_auth_secrets_says_what_to_configure(team):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.user = {"is_logged_in": False}
     at.run()
-    assert at.error[0].value.startswith("Team mode is on but no login is configured: add an ")
-    assert "[auth] section to .streamlit/secrets.toml" in at.error[0].value
+    assert shown(at.error[0].value).startswith(
+        "Team mode is on but no login is configured: add an "
+    )
+    assert "[auth] section to .streamlit/secrets.toml" in shown(at.error[0].value)
     assert not at.button
 
 
@@ -120,19 +122,19 @@ def test_logged_in_users_without_a_role_are_refused(team, user, message):
     at = _run({"is_logged_in": True, **user})
     assert not at.exception, at.exception
     assert _titles(at) == ["cxdata"]
-    assert message in at.error[0].value
+    assert message in shown(at.error[0].value)
     assert [b.label for b in at.button] == ["Log out"]
     assert not at.metric and not at.multiselect
     for page in PAGES:
         at.switch_page(page).run()
-        assert _titles(at) == ["cxdata"] and message in at.error[0].value, page
+        assert _titles(at) == ["cxdata"] and message in shown(at.error[0].value), page
         assert not at.metric and not at.dataframe
 
 
 def test_a_broken_roles_file_refuses_everyone_and_names_the_problem(team, tmp_path):
     (tmp_path / "roles.toml").write_text('[roles]\n"admin@example.org" = "boss"\n')
     at = _app("admin@example.org")
-    assert "roles.\"admin@example.org\" = 'boss': the role is one of" in at.error[0].value
+    assert "roles.\"admin@example.org\" = 'boss': the role is one of" in shown(at.error[0].value)
     assert _titles(at) == ["cxdata"]
 
 
@@ -140,7 +142,9 @@ def test_a_broken_roles_file_refuses_everyone_and_names_the_problem(team, tmp_pa
 def test_each_role_reaches_exactly_its_pages_and_exports(team, role):
     at = _app(f"{role}@example.org")
     assert not at.exception, at.exception
-    assert f"Logged in as {role}@example.org ({role})" in [c.value for c in at.sidebar.caption]
+    assert f"Logged in as {role}@example.org ({role})" in [
+        shown(c.value) for c in at.sidebar.caption
+    ]
     default = "Data overview" if role in ("researcher", "admin") else "Journey heatmaps"
     assert _titles(at) == [default]
     exports = role != "viewer"
@@ -152,7 +156,7 @@ def test_each_role_reaches_exactly_its_pages_and_exports(team, role):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert _titles(at) == [title], page
-        assert not at.error, (page, [e.value for e in at.error])
+        assert not at.error, (page, [shown(e.value) for e in at.error])
         assert len(at.download_button) == (downloads if exports else 0), page
 
 
@@ -164,7 +168,7 @@ def test_a_forbidden_page_reached_directly_refuses(team, role, page):
     """The page's own check, for a request that bypasses the router's menu."""
     at = _app(f"{role}@example.org", page)
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         f"{role}@example.org ({role}) may not {_action(page)}: that needs the "
         f"{PAGES[page][1]} role or higher."
     ]
@@ -185,7 +189,7 @@ def test_a_page_reached_directly_without_login_refuses(team):
     at = AppTest.from_file(str(ROOT / "app_pages/heatmaps.py"), default_timeout=TIMEOUT)
     at.user = {"is_logged_in": False}
     at.run()
-    assert [e.value for e in at.error] == ["You are not logged in."]
+    assert [shown(e.value) for e in at.error] == ["You are not logged in."]
     assert not at.metric
 
 
@@ -196,7 +200,7 @@ def test_researcher_uploads_and_removes_a_batch(team):
     at.file_uploader(key="upload_file").upload("team.csv", content, "text/csv").run()
     at.button(key="upload_import").click().run()
     assert not at.exception, at.exception
-    assert any(s.value.startswith("team.csv: imported as batch 5") for s in at.success)
+    assert any(shown(s.value).startswith("team.csv: imported as batch 5") for s in at.success)
     next(s for s in at.selectbox if s.label == "Remove a batch").set_value(5)
     at.checkbox[0].check()
     next(b for b in at.button if b.label == "Remove batch").click().run()
@@ -212,7 +216,7 @@ def test_analyst_renames_a_persona(team):
     at.text_input(key=f"persona_name_{model.model_id}_1").input("Weekend shoppers")
     at.button(key=f"persona_rename_{model.model_id}_1").click().run()
     assert not at.exception, at.exception
-    assert at.success[0].value == "Persona 1 is now called “Weekend shoppers”."
+    assert shown(at.success[0].value) == "Persona 1 is now called “Weekend shoppers”."
     renamed = latest_model(Store.open(Settings(), team))
     assert renamed is not None
     assert [p["name"] for p in renamed.profiles if p["persona"] == 1] == ["Weekend shoppers"]
@@ -243,4 +247,4 @@ def test_local_mode_needs_no_login_and_shows_the_admin_page(tmp_path, monkeypatc
     settings = at.dataframe[0].value.set_index("Setting")
     assert settings.at["team_mode", "Value"] == "False"
     assert settings.at["db_path", "Value"] == str(db)
-    assert at.info[0].value.startswith("Local mode: one user, no login, allowed everything.")
+    assert shown(at.info[0].value).startswith("Local mode: one user, no login, allowed everything.")

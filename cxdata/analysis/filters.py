@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as IbisBackend
 
-from cxdata.store import StoreError
+from cxdata.errors import UsageError
 
 OBSERVATION_FILTERS = ("study", "stage", "touchpoint", "channel", "interaction", "method",
                        "observer")  # fmt: skip
@@ -25,7 +25,7 @@ _CONDITION = re.compile(r"^\s*([^=<>]+?)\s*(>=|<=|=)\s*(.*?)\s*$")
 Conditions = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-class FilterError(StoreError):
+class FilterError(UsageError):
     """A filter names a column that does not exist, or cannot be read."""
 
 

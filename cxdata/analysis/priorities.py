@@ -244,7 +244,8 @@ def priorities(
     table = in_journey_order(table, store.stage_order(), keys)
     df = classify(table, importance_threshold, performance_threshold)
     df["low_n"] = df["n_outcome"] < store.settings.min_customers
-    df.attrs |= {"method": IMPORTANCE_METHOD, "outcome": spec.name, "level": level}
+    df.attrs |= {"method": IMPORTANCE_METHOD, "outcome": spec.name, "level": level,
+                 "scale": spec.scale}  # fmt: skip
     return df
 
 

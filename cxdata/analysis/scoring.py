@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
-from cxdata.analysis.order import in_journey_order
+from cxdata.analysis.order import NONE, UNKNOWN, in_journey_order
 from cxdata.analysis.segments import customer_values
 from cxdata.config import Settings
 from cxdata.store import Store, journey_order
@@ -70,13 +70,18 @@ def _customer_level(name: str) -> bool:
 
 def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) -> ir.Table:
     """Add one column per grouping dimension: month from the observation time, customer-level
-    values by joining them per customer."""
+    values by joining them per customer. Nothing is dropped: an optional value that was not
+    recorded groups as NONE, a customer without a value of the attribute (or persona) as
+    UNKNOWN."""
     for name in by:
         if name == "month":
-            table = table.mutate(month=table.observed_at.strftime("%Y-%m"))
+            table = table.mutate(month=table.observed_at.strftime("%Y-%m").fill_null(NONE))
         elif _customer_level(name):
             values = customer_values(backend, name)
-            table = table.inner_join(values, table.customer_id == values._cid).drop("_cid")
+            joined = table.left_join(values, table.customer_id == values._cid).drop("_cid")
+            table = joined.mutate(**{name: joined[name].fill_null(UNKNOWN)})
+        else:
+            table = table.mutate(**{name: table[name].fill_null(NONE)})
     return table
 
 
@@ -186,6 +191,6 @@ def cell_observations(
         obs = _with_dimensions(backend, filters.apply(backend), dims)
         obs = obs.filter(obs.stage == stage)
         if by:
-            obs = obs.filter(obs[by].cast("string") == value)
+            obs = obs.filter(obs[by].cast("string") == value)  # NONE/UNKNOWN filled above
         expr = obs.select(*CELL_COLUMNS).order_by(["score", "observed_at"]).limit(limit)
         return expr.to_pandas()

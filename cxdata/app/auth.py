@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
+from cxdata.errors import CxError
+
 
 class Role(IntEnum):
     """Ordered: each role may do everything the ones below it may."""
@@ -61,11 +63,11 @@ MINIMUM_ROLE: dict[Action, Role] = {
 }
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(CxError):
     """An action the principal's role does not allow; the message says who, what and why."""
 
 
-class RolesFileError(ValueError):
+class RolesFileError(CxError, ValueError):
     """The roles file cannot be used; the message names the file, the entry and the reason."""
 
 

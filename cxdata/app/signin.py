@@ -20,6 +20,7 @@ from cxdata.app.auth import (
     require,
     team_principal,
 )
+from cxdata.app.text import md
 from cxdata.config import Settings
 
 
@@ -86,11 +87,11 @@ def sign_in() -> Principal:
         who = _team_member(settings, user)
     except (PermissionDenied, RolesFileError) as exc:
         st.title("cxdata")
-        st.error(str(exc))
+        st.error(md(exc))
         st.button("Log out", key="auth_logout", on_click=st.logout)
         st.stop()
     with st.sidebar:
-        st.caption(f"Logged in as {who.email} ({who.role.label})")
+        st.caption(f"Logged in as {md(who.email)} ({who.role.label})")
         st.button("Log out", key="auth_logout", on_click=st.logout)
     return who
 
@@ -102,6 +103,6 @@ def guard(action: Action) -> Principal:
         who = principal()
         require(who, action)
     except (PermissionDenied, RolesFileError) as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()
     return who

@@ -18,6 +18,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from cxdata.errors import UsageError
+
 METHODS = ("kmeans", "gmm", "agglomerative")
 MAX_AGGLOMERATIVE = 20_000  # Ward linkage is quadratic in memory
 REFERENCE_INITS = 10  # the solution per k: many starts, so it is the best one found
@@ -25,6 +27,10 @@ REFIT_INITS = 4  # each bootstrap refit
 STABLE = 0.8  # mean adjusted Rand index from which a solution counts as reproducible
 
 Progress = Callable[[float, str], object]
+
+
+class PersonaSettingsError(UsageError, ValueError):
+    """Settings the finder cannot work with (a ValueError, as scikit-learn's are)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def clusterer(
         )
     if method == "agglomerative":
         return AgglomerativeClustering(n_clusters=k, linkage="ward")
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    raise PersonaSettingsError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
 def _labels(method: str, k: int, seed: int, z: np.ndarray, n_init: int = 4) -> np.ndarray:
@@ -169,14 +175,14 @@ class PersonaFinder(ClusterMixin, BaseEstimator):
     def _check(self, n: int) -> None:
         """Every parameter, checked once, before any work."""
         if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
+            raise PersonaSettingsError(f"unknown method {self.method!r}; choose one of {METHODS}")
         lo, hi = self.k_range
         if not 2 <= lo <= hi or (self.k is not None and self.k < 2):
-            raise ValueError(
+            raise PersonaSettingsError(
                 "k is None or at least 2; k_range is (low, high) with 2 <= low <= high"
             )
         if self.method == "agglomerative" and n > MAX_AGGLOMERATIVE:
-            raise ValueError(
+            raise PersonaSettingsError(
                 f"agglomerative clustering handles up to {MAX_AGGLOMERATIVE:,} customers; "
                 f"there are {n:,}: use kmeans or gmm"
             )

@@ -1,0 +1,129 @@
+"""Analysis commands: scores, segment comparison, priorities and personas."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cxdata.cli.common import (
+    command,
+    fail,
+    filters_of,
+    open_store,
+    print_json_rows,
+    print_table,
+    where_option,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = command(sub, "scores", "Experience scores per stage (and group): n, mean with CI, verdict.")
+    p.add_argument("--by", default="stage", help="stage[,DIMENSION...] e.g. stage,touchpoint")
+    where_option(p)
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(run=scores)
+    p = command(sub, "compare", "Compare two customer segments stage by stage (or by touchpoint).")
+    p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE"',
+                   help="Segment A condition (repeat: AND); persona=N for a persona")  # fmt: skip
+    p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest',
+                   help="Segment B condition (repeat: AND), or rest for everyone else")  # fmt: skip
+    p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    p.set_defaults(run=compare)
+    p = command(sub, "priorities", "What to fix first: importance vs performance for an outcome.")
+    p.add_argument("--outcome", required=True, help="Outcome (or attribute) column, e.g. nps")
+    p.add_argument("--positive", help="Value that counts as the good outcome, e.g. yes")
+    p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    p.set_defaults(run=priorities)
+    p = command(sub, "personas", "Find data-driven personas and store the model (reproducible).")
+    p.add_argument("--k", default="auto", help="Number of personas, or auto (default)")
+    p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
+    p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="Print JSON instead of text")
+    p.set_defaults(run=personas)
+
+
+def scores(args: argparse.Namespace) -> int:
+    from cxdata.analysis.scoring import stage_scores
+    from cxdata.ingest.export import safe_csv
+
+    by = [b.strip() for b in args.by.split(",") if b.strip()]
+    if not by or by[0] != "stage":
+        return fail('--by starts with "stage", e.g. --by stage,touchpoint')
+    store = open_store(args)
+    df = stage_scores(store, by[1:], filters_of(store, args))
+    if args.format == "json":
+        print_json_rows(df)
+    elif args.format == "csv":
+        sys.stdout.write(safe_csv(df).decode())
+    else:
+        print_table(df)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from cxdata.analysis.compare import Segment, compare, segment_label, segment_names, summary
+
+    store = open_store(args)
+    allowed = segment_names(store)
+    a, b = Segment.parse(args.a, allowed), Segment.parse(args.b, allowed)
+    df = compare(store, a, b, args.by)
+    if args.json:
+        print_json_rows(df)
+        return 0
+    columns = [args.by, "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
+               "p_value", "q_value", "significant"]  # fmt: skip
+    print_table(df[columns])
+    print(summary(df, segment_label(store, a), segment_label(store, b), args.by))
+    return 0
+
+
+def priorities(args: argparse.Namespace) -> int:
+    from cxdata.analysis.priorities import moments_of_truth, priorities
+
+    store = open_store(args)
+    df = priorities(store, args.outcome, args.positive, args.level)
+    moments = moments_of_truth(store, args.outcome, args.positive, args.level)
+    if args.json:
+        print_json_rows(df)
+        return 0
+    print_table(df[[args.level, "importance", "performance", "quadrant", "rank"]])
+    print(f"importance: {df.attrs.get('method', '')}")
+    for _, m in moments[moments["moment_of_truth"]].iterrows():
+        print(
+            f"moment of truth: {m[args.level]}: disappointed customers' risk of the bad "
+            f"outcome is {m['risk_difference']:+.0%} (95% CI {m['ci_low']:+.0%} to "
+            f"{m['ci_high']:+.0%})"
+        )
+    return 0
+
+
+def personas(args: argparse.Namespace) -> int:
+    from cxdata.personas.discovery import discover
+    from cxdata.personas.estimator import PersonaSettings
+    from cxdata.store.audit import os_user
+
+    try:
+        k = None if args.k == "auto" else int(args.k)
+        lo, hi = (int(v) for v in args.k_range.split("-"))
+        if not 2 <= lo <= hi or (k is not None and k < 2):
+            raise ValueError
+    except ValueError:
+        return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
+    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
+    try:
+        model = discover(open_store(args), settings, actor=os_user())
+    except ValueError as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(model.to_json(), indent=2, default=str))
+        return 0
+    print(f"persona model {model.model_id}: {model.explanation}")
+    print(model.diagnostics.round(3).to_string(index=False))
+    for p in model.profiles:
+        traits = ", ".join(f"{d['label']} {d['std_diff']:+.1f} sd" for d in p["distinguishing"])
+        print(f"{p['persona']}. {p['name']}: {p['size']:,} customers ({p['share']:.0%}); {traits}")
+    return 0
