@@ -71,4 +71,4 @@ def shown(value: str) -> str:
     (values from files are escaped, `cxdata.app.text.md`)."""
     import re
 
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", value)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", value).replace("\u2060", "")

@@ -13,10 +13,14 @@ import re
 
 _INLINE = re.compile(r"([\\`*_\[\]<>!:$~|#{}])")
 _BLOCK_START = re.compile(r"^(\s*\d*)([-+=>.)])")
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(?=\\?://)|(?<=\bwww)(?=\.)", re.I)
+WORD_JOINER = "\u2060"
+"""Invisible, and breaks the bare-URL autolinks Streamlit's Markdown adds (escapes do not)."""
 
 
 def md(value: object) -> str:
     """`value` as literal text inside Markdown (line breaks become spaces)."""
     text = " ".join(str(value).splitlines())
     text = _INLINE.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(WORD_JOINER, text)
     return _BLOCK_START.sub(r"\1\\\2", text)
