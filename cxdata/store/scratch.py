@@ -15,8 +15,8 @@ original customer ids), so none may outlive its import.
   taken belongs to a live process (another app process, a `cxdata ingest` next to it, or
   another thread of this process: `flock` locks belong to an open file, so two threads
   with their own lock objects exclude each other too). `remove_leftovers` removes the
-  folders whose lock it can take; `Store.open` (every start of the app or a command) and
-  erasure call it.
+  folders whose lock it can take; `Store.open` (the app's start, every command that opens
+  the store) and erasure call it.
 - **No race between creating and sweeping.** A new folder exists for a moment before its
   lock is taken, and a lock file may be unlinked only while nobody can be about to take
   it. So one more lock, `.scratch.lock` in the scratch folder (never removed), is held
