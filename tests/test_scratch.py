@@ -27,7 +27,6 @@ from cxdata.store import Store, StoreError
 from cxdata.store.privacy import erase_customer
 from cxdata.store.scratch import (
     DECODED_PREFIX,
-    GUARD_NAME,
     PREFIX,
     UPLOAD_PREFIX,
     remove_leftovers,
@@ -108,7 +107,7 @@ def test_the_copies_go_when_the_import_ends_however_it_ends(tmp_path, monkeypatc
     assert "upload" in names  # the copy existed while the import ran
     if ending == "decoded":
         assert "decoded" in names
-    assert copies(store.scratch_dir) == [GUARD_NAME]  # and is gone, lock file and all
+    assert copies(store.scratch_dir) == []  # and is gone, lock file and all
     assert store.stats()["batches"] == (1 if ending in ("imported", "decoded") else 0)
 
 
@@ -135,7 +134,7 @@ def test_a_copy_in_use_by_another_thread_is_not_a_leftover(tmp_path):
     finally:
         done.set()
         user.join()
-    assert copies(scratch) == [GUARD_NAME]
+    assert copies(scratch) == []
 
 
 def test_leftovers_without_a_lock_go_and_nothing_else_does(tmp_path):
@@ -150,7 +149,7 @@ def test_leftovers_without_a_lock_go_and_nothing_else_does(tmp_path):
     (scratch / "notes.txt").write_text(RAW_ID)
     assert len(holding(scratch, RAW_ID)) == 3
     Store.open(settings_for(tmp_path), tmp_path / "cx.duckdb")
-    assert copies(scratch) == [GUARD_NAME, "notes.txt"]
+    assert copies(scratch) == ["notes.txt"]
 
 
 # -- across processes: kill -9, a live neighbour, erasure --------------------------------
@@ -273,12 +272,12 @@ def test_no_copy_survives_a_kill_and_the_next_start(tmp_path, block_at):
         store = Store.open(settings, db)  # the next `cxdata` command
     else:  # the next app process: its sandboxed store (cxdata/app/data.py `_store`)
         store = Store.open(settings, db, sandbox=tuple(SAMPLE_DIR / n for n in DATA_FILES))
-    assert copies(scratch) == [GUARD_NAME]
+    assert copies(scratch) == []
     assert holding(scratch, RAW_ID, ("utf-8", "utf-16-le")) == []
     assert store.stats()["batches"] == 0
     # the same upload imports normally afterwards, and leaves nothing either
     assert ingest_bytes(store, "survey.csv", data).rows == ROWS
-    assert copies(scratch) == [GUARD_NAME]
+    assert copies(scratch) == []
 
 
 @posix_only
@@ -301,7 +300,7 @@ def test_a_live_import_keeps_its_copy_while_another_process_starts(tmp_path):
         assert child.go_on() == f"DONE {ROWS}"  # the import finished from its intact copy
     finally:
         child.stop()
-    assert copies(scratch) == [GUARD_NAME]
+    assert copies(scratch) == []
     assert Store.open(settings, db).stats()["observations"] == ROWS
 
 
@@ -317,7 +316,7 @@ def test_erasure_removes_a_leftover_holding_the_id(tmp_path, write):
     assert erased.observations == 4 and erased.leftovers == 1
     assert "leftover copies removed from the scratch folder: 1" in erased.message()
     assert holding(scratch, RAW_ID) == []
-    assert copies(scratch) == [GUARD_NAME]
+    assert copies(scratch) == []
 
 
 def test_erasure_sweeps_even_when_only_a_leftover_holds_the_customer(tmp_path):

@@ -19,7 +19,7 @@ original customer ids), so none may outlive its import.
   the store) and erasure call it.
 - **No race between creating and sweeping.** A new folder exists for a moment before its
   lock is taken, and a lock file may be unlinked only while nobody can be about to take
-  it. So one more lock, `.scratch.lock` in the scratch folder (never removed), is held
+  it. So one more lock, `<db>.scratch.lock` beside the folder (never removed), is held
   briefly while a folder is created and locked, while its owner unlinks its lock file, and
   while leftovers are swept. A sweep therefore never sees a folder that is not yet locked,
   and never unlinks a lock file someone holds or is about to take. The data itself is
@@ -27,8 +27,10 @@ original customer ids), so none may outlive its import.
   removal of an empty folder and its lock file, which the next sweep finishes.
 
 Folders of the prefix without a lock file (from a process killed between creating the
-folder and locking it, or from a cxdata that had no locks) are leftovers too. Only names
-that start with `cxdata-` are touched: nothing else in the folder is ours.
+folder and locking it, or from a cxdata that had no locks) are leftovers too; so an
+import still running in a cxdata from before the locks, next to a new one, may lose its
+copy and fail (nothing is imported; run it again). Only names that start with `cxdata-`
+are touched: nothing else in the folder is ours.
 """
 
 from __future__ import annotations
@@ -48,10 +50,9 @@ PREFIX = "cxdata-"
 """Every copy folder (and its lock file) in the scratch folder starts with this."""
 UPLOAD_PREFIX = "cxdata-upload-"
 DECODED_PREFIX = "cxdata-decoded-"
-GUARD_NAME = ".scratch.lock"
 _LOCK_SUFFIX = ".lock"
 GUARD_WAIT_S = 30.0
-"""Longest wait for the guard (held for milliseconds at a time) when creating a copy."""
+"""Longest wait for the guard (held briefly at a time) when creating a copy."""
 _CLEANUP_WAIT_S = 5.0
 """Longest wait for the guard when a copy ends; the data is gone by then either way."""
 _SWEEP_WAIT_S = 5.0
@@ -73,8 +74,14 @@ def _lock(path: Path) -> FileLock:
     return FileLock(str(path), thread_local=False)
 
 
+def guard_path(scratch: Path) -> Path:
+    """The lock that keeps creating, ending and sweeping copies apart: beside the scratch
+    folder (like `<db>.hold`), so an idle scratch folder is empty."""
+    return scratch.with_name(scratch.name + _LOCK_SUFFIX)
+
+
 def _guard(scratch: Path) -> FileLock:
-    return _lock(scratch / GUARD_NAME)
+    return _lock(guard_path(scratch))
 
 
 @contextmanager
@@ -102,7 +109,7 @@ def _create(scratch: Path, prefix: str, wait_s: float) -> tuple[Path, FileLock]:
     except Timeout:
         raise ScratchBusyError(
             f"The scratch folder {scratch} stayed locked for over {wait_s:g} s "
-            f"({scratch / GUARD_NAME}); try again in a moment."
+            f"({guard_path(scratch)}); try again in a moment."
         ) from None
     try:
         for _ in range(_NAME_TRIES):
