@@ -7,7 +7,6 @@ the direct path (cxdata/ingest/direct.py) reuses the sniffing and the reader cal
 from __future__ import annotations
 
 import codecs
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from cxdata.ingest.readers import (
     unnamed_columns,
 )
 from cxdata.store import scratch_dir_of
+from cxdata.store.scratch import DECODED_PREFIX, scratch_copy
 
 _REJECTS, _SCANS = "cx_rejects", "cx_reject_scans"
 _CHUNK = 1 << 22
@@ -76,9 +76,8 @@ def _utf8_copy(path: Path, encoding: str | None, scratch: Path) -> Iterator[tupl
         "cp1252": "Windows-1252",
         "latin-1": "Latin-1",
     }
-    scratch.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cxdata-", dir=scratch) as tmp:
-        copy = Path(tmp) / "decoded.csv"
+    with scratch_copy(scratch, DECODED_PREFIX) as tmp:  # removed at the end, even after a kill
+        copy = tmp / "decoded.csv"
         with path.open("rb") as src, copy.open("w", encoding="utf-8", newline="") as dst:
             _decode_into(src, dst, encoding, labels[encoding], path.name)
         yield copy, labels[encoding]

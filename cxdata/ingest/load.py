@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from cxdata.ingest.write import (
 from cxdata.store import Store
 from cxdata.store.audit import DEFAULT_ACTOR
 from cxdata.store.privacy import customer_id_expr, mapped_customer_id
+from cxdata.store.scratch import UPLOAD_PREFIX, scratch_copy
 
 
 def sha256_of(path: Path) -> str:
@@ -190,10 +190,14 @@ def _write_batch(
 
 
 def ingest_bytes(store: Store, name: str, data: bytes, **options: Any) -> IngestResult:
-    """Ingest an uploaded file's content under its own name (the app's upload path)."""
+    """Ingest an uploaded file's content under its own name (the app's upload path).
+
+    The content is copied into the scratch folder (the folder a sandboxed store may read)
+    for the import only: the copy is removed when the import ends however it ends, and a
+    copy left by a killed process goes at the next start (`cxdata.store.scratch`)."""
     safe_name = Path(name).name or "upload"
-    store.scratch_dir.mkdir(exist_ok=True)  # the folder a sandboxed store may read
-    with tempfile.TemporaryDirectory(prefix="cxdata-upload-", dir=store.scratch_dir) as tmp:
-        path = Path(tmp) / safe_name
+    wait_s = store.settings.lock_timeout_s
+    with scratch_copy(store.scratch_dir, UPLOAD_PREFIX, wait_s=wait_s) as folder:
+        path = folder / safe_name
         path.write_bytes(data)
         return ingest_file(store, path, name=safe_name, **options)

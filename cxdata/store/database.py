@@ -24,6 +24,7 @@ from cxdata.errors import CxError
 from cxdata.store import schema
 from cxdata.store.audit import DEFAULT_ACTOR, audit_log, record
 from cxdata.store.sandbox import open_sandboxed
+from cxdata.store.scratch import remove_leftovers
 from cxdata.store.turns import FileTurns, TurnTimeout, turns_for
 
 if TYPE_CHECKING:
@@ -77,19 +78,23 @@ class Store:
         *,
         sandbox: tuple[Path, ...] | None = None,
     ) -> Store:
-        """Create the folder and schema if needed and return the store."""
+        """Create the folder and schema if needed and return the store.
+
+        Every start removes the scratch copies that killed processes left behind; copies
+        that live processes are using stay (see `cxdata.store.scratch`)."""
         settings = settings or Settings.from_env()
         store = cls(Path(path) if path is not None else settings.db_path, settings, sandbox)
         store.path.parent.mkdir(parents=True, exist_ok=True)
         if sandbox is not None:
             store.scratch_dir.mkdir(exist_ok=True)
+        remove_leftovers(store.scratch_dir)
         store.migrate()
         return store
 
     @property
     def scratch_dir(self) -> Path:
         """Beside the database: uploads and decoded copies that DuckDB reads (in the
-        sandbox the only folder it may read)."""
+        sandbox the only folder it may read), each in a `cxdata.store.scratch` copy."""
         return scratch_dir_for(self.path)
 
     @contextmanager

@@ -27,6 +27,7 @@ import duckdb
 from cxdata.config import Settings
 from cxdata.store.audit import DEFAULT_ACTOR, record
 from cxdata.store.database import Store, StoreError
+from cxdata.store.scratch import remove_leftovers
 
 KEY_META = "pseudonym_key_id"
 PSEUDONYM_CHARS = 32
@@ -185,13 +186,17 @@ class Erasure:
     batches: list[int]
     bytes_before: int
     bytes_after: int
+    leftovers: int = 0
+    """Copies left in the scratch folder by killed imports, removed first."""
 
     def message(self) -> str:
+        removed = f"; leftover copies removed from the scratch folder: {self.leftovers}"
+        removed = removed if self.leftovers else ""
         return (
             f"erased the customer: {self.observations:,} observations, {self.attributes:,} "
             f"attribute values, {self.assignments:,} persona assignments (batches "
             f"{', '.join(map(str, self.batches)) or 'none'}); database rewritten: "
-            f"{self.bytes_before:,} -> {self.bytes_after:,} bytes"
+            f"{self.bytes_before:,} -> {self.bytes_after:,} bytes{removed}"
         )
 
 
@@ -204,7 +209,12 @@ def erase_customer(store: Store, customer_id: str, *, actor: str = DEFAULT_ACTOR
     their identity (so re-importing the same file stays "already imported" and does not
     bring the customer back) but their row and customer counts are updated; the audit
     row says how much was erased from which batches, never whose rows they were.
+
+    First the copies that killed imports left in the scratch folder go, whatever they hold
+    (even when the store itself has no row of the customer: a killed import committed
+    nothing). A copy that a running import still uses is removed when that import ends.
     """
+    leftovers = len(remove_leftovers(store.scratch_dir))
     candidates = [stored_customer_id(store, customer_id)]
     if candidates[0] != customer_id:
         candidates.append(customer_id)
@@ -237,7 +247,7 @@ def erase_customer(store: Store, customer_id: str, *, actor: str = DEFAULT_ACTOR
                                      "pseudonymised": target != customer_id})  # fmt: skip
     before, after = store.compact()
     return Erasure(counts["observations"], counts["customer_attributes"],
-                   counts["persona_assignments"], batches, before, after)  # fmt: skip
+                   counts["persona_assignments"], batches, before, after, leftovers)  # fmt: skip
 
 
 def _has_customer(con: duckdb.DuckDBPyConnection, customer_id: str) -> bool:
