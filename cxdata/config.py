@@ -157,7 +157,10 @@ class Settings(BaseSettings):
         env: dict[str, Any] = EnvSettingsSource(cls)()
         variables = {_field_of(key): (variable(_field_of(key)), raw) for key, raw in env.items()}
         values = {_field_of(key): raw for key, raw in env.items()}
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        for name in given:  # a wrong override is the caller's, not the variable's
+            variables.pop(name, None)
         return cls._checked(values, variables, _unknown_variables())
 
     def replace(self, **changes: Any) -> Settings:

@@ -187,6 +187,16 @@ def test_overrides_win_over_the_environment(monkeypatch, tmp_path):
     assert Settings.from_env(db_path=None).db_path == tmp_path / "env.duckdb"
 
 
+def test_a_wrong_override_is_named_as_the_setting_not_the_variable(monkeypatch):
+    monkeypatch.setenv("CXDATA_KEEP_OPEN_S", "5")
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(keep_open_s=-1)
+    assert (
+        str(info.value)
+        == "Cannot use setting keep_open_s=-1: keep_open_s accepts a number at least 0."
+    )
+
+
 def test_construction_reads_no_environment(monkeypatch):
     monkeypatch.setenv("CXDATA_TEAM_MODE", "true")
     monkeypatch.setenv("CXDATA_LOCK_TIMEOUT_S", "7")
