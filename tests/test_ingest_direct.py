@@ -251,8 +251,8 @@ def test_pseudonymised_imports_take_the_staged_path(store, write, tmp_path, monk
     writes to the WAL), so a pseudonymising store never takes it; observations and
     attributes hold the pseudonyms, and no byte of the raw id is in the files."""
     key_file = tmp_path / "keys" / "cx.key"
-    pseudo = replace(store, settings=replace(store.settings, pseudonymise=True,
-                                             pseudonym_key_file=key_file))  # fmt: skip
+    settings = store.settings.replace(pseudonymise=True, pseudonym_key_file=key_file)
+    pseudo = replace(store, settings=settings)
     attempts: list[object] = []
     real = load.ingest_csv_direct
     monkeypatch.setattr(load, "ingest_csv_direct",
@@ -279,8 +279,8 @@ def test_raw_ids_into_a_pseudonymised_store_are_refused_before_the_direct_insert
     store, write, tmp_path
 ):
     key_file = tmp_path / "keys" / "cx.key"
-    pseudo = replace(store, settings=replace(store.settings, pseudonymise=True,
-                                             pseudonym_key_file=key_file))  # fmt: skip
+    settings = store.settings.replace(pseudonymise=True, pseudonym_key_file=key_file)
+    pseudo = replace(store, settings=settings)
     ingest_file(pseudo, write("first.csv", "customer_id,stage,score\nC1,Usage,1\n"))
     before = table_checksum(store)
     with pytest.raises(PseudonymError, match="holds pseudonymised customer ids"):
@@ -296,7 +296,7 @@ def test_eight_direct_imports_of_one_file_at_once_store_it_once(store, write, mo
     _only(monkeypatch, "direct")
     rows = "".join(f"O{i},C{i % 9},Purchase,{i % 7 - 3}\n" for i in range(500))
     path = write("same.csv", "observation_id,customer_id,stage,score\n" + rows)
-    store = replace(store, settings=replace(store.settings, lock_timeout_s=30.0))
+    store = replace(store, settings=store.settings.replace(lock_timeout_s=30.0))
     start = threading.Barrier(8)
     results: list[object] = []
     errors: list[BaseException] = []

@@ -50,7 +50,7 @@ def key_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pseudo(store: Store, key_file: Path) -> Store:
-    settings = replace(store.settings, pseudonymise=True, pseudonym_key_file=key_file)
+    settings = store.settings.replace(pseudonymise=True, pseudonym_key_file=key_file)
     return replace(store, settings=settings)
 
 
@@ -107,7 +107,7 @@ def test_ids_are_never_mixed(store, pseudo, write):
         ingest_file(pseudo, write("b.csv", MORE))
     other = Store.open(pseudo.settings, store.path.with_name("other.duckdb"))
     ingest_file(other, write("b.csv", MORE))
-    plain = replace(other, settings=replace(other.settings, pseudonymise=False))
+    plain = replace(other, settings=other.settings.replace(pseudonymise=False))
     with pytest.raises(PseudonymError, match="holds pseudonymised customer ids"):
         ingest_file(plain, write("c.csv", LOG))
 
