@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -152,3 +154,17 @@ def test_scores_contract(capsys, write, db):
     assert code == 2 and 'unknown column "color"' in err
     code, _, err = run(capsys, "scores", "--db", db, "--by", "touchpoint")
     assert code == 2 and '--by starts with "stage"' in err
+
+
+def test_a_misspelt_setting_stops_the_command_with_exit_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "cxdata.cli", "stats", "--db", str(tmp_path / "x.duckdb")],
+        env={**os.environ, "CXDATA_TEAM_MODE": "ture"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CXDATA_TEAM_MODE='ture'" in done.stderr
+    assert "true or false (also 1/0, yes/no, on/off)" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -40,7 +40,7 @@ def _store(db_path: str) -> Store:
     from cxdata.sample import DATA_FILES, SAMPLE_DIR
 
     sample = tuple(SAMPLE_DIR / name for name in DATA_FILES)
-    keep_open = None if "CXDATA_KEEP_OPEN_S" in os.environ else APP_KEEP_OPEN_S
+    keep_open = None if os.environ.get("CXDATA_KEEP_OPEN_S") else APP_KEEP_OPEN_S
     return Store.open(Settings.from_env(db_path=db_path, keep_open_s=keep_open), sandbox=sample)
 
 
