@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cxdata.analysis.compare import Segment, compare, segment_label, summary
+from cxdata.analysis.compare import METHOD, Segment, compare, segment_label, summary
 from cxdata.config import Settings
 from cxdata.personas.discovery import discover
 from cxdata.sample.load import load_sample
@@ -39,6 +39,16 @@ def test_compare_page_persona_against_everyone_else(app_store):
         assert shown.loc[stage, "n_a"] == row.n_a and shown.loc[stage, "n_b"] == row.n_b
         assert shown.loc[stage, "diff"] == pytest.approx(row["diff"])
         assert bool(shown.loc[stage, "significant"]) == bool(row.significant)
+        assert shown.loc[stage, "ci_low"] == pytest.approx(row.ci_low)
+        assert shown.loc[stage, "ci95_high"] == pytest.approx(row.ci95_high)
+    # The method is stated, and the whiskers' caption names the adjusted level (5 of 6).
+    how = next(e for e in at.expander if e.label == "How this is computed")
+    assert [m.value for m in how.markdown] == [METHOD]
+    assert any(
+        "Whiskers and ci_low/ci_high: 95.83% intervals, adjusted for selecting 5 of 6 stages"
+        in c.value
+        for c in at.caption
+    )
 
 
 def test_compare_page_attribute_segments(app_store):

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from cxdata.analysis.compare import METHOD, adjusted_level, compare_cells, summary
+from cxdata.display.charts import difference_chart
 
 # Scores of a -3..+3 scale, skewed towards the painful end (mean -0.2, sd about 2).
 VALUES, PROBS = np.array([-3, -1, 0, 1, 2, 3]), np.array([0.25, 0.15, 0.2, 0.2, 0.1, 0.1])
@@ -181,3 +182,30 @@ def test_method_text_names_the_procedure():
              "1 - max(R, 1) x 0.05 / m", "Cliff's delta", "descriptive"]  # fmt: skip
     for words in names:
         assert words in METHOD
+
+
+def test_chart_whiskers_are_the_adjusted_intervals_and_say_so():
+    cells = pd.concat([
+        _side("S1", "a", [1] * 120 + [-3] * 30), _side("S1", "b", [0] * 150),
+        _side("S2", "a", [2] * 120 + [-1] * 30), _side("S2", "b", [0] * 150),
+    ])  # fmt: skip
+    df = compare_cells(cells)
+    assert df["ci_level"].tolist() == pytest.approx([0.975, 0.975])  # 1 of 2 selected
+    spec = difference_chart(df, "stage", ["S1", "S2"], "Where?").to_dict()
+    rule = next(layer for layer in spec["layer"] if "x2" in layer.get("encoding", {}))
+    assert (rule["encoding"]["x"]["field"], rule["encoding"]["x2"]["field"]) == (
+        "ci_low",
+        "ci_high",
+    )
+    titles = {t["field"]: t.get("title") for t in rule["encoding"]["tooltip"]}
+    assert titles["ci_low"] == "97.5% CI, adjusted for selection: from"
+    assert titles["ci95_low"] == "Unadjusted 95% CI from"
+    bars = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "bar")
+    assert "97.5% CI, adjusted for selection (Benjamini-Yekutieli)" in " ".join(
+        bars["encoding"]["x"]["title"]
+    )
+    # The data behind the whiskers: S1's interval holds 0 (not significant), S2's does not.
+    data = (spec.get("data") or rule.get("data") or bars["data"])["name"]
+    rows = pd.DataFrame(spec["datasets"][data]).set_index("stage")
+    assert rows.loc["S1", "ci_low"] < 0 < rows.loc["S1", "ci_high"]
+    assert rows.loc["S2", "ci_low"] > 0 and rows.loc["S2", "mark"] == "★ significant"
