@@ -64,3 +64,37 @@ def test_compare_page_attribute_segments(app_store):
     assert any(m.value == f"**{text}**" for m in at.markdown)
     shown = at.dataframe[0].value
     assert list(shown["n_a"]) == list(expected["n_a"])
+
+
+def test_personas_sharing_a_name_stay_apart_in_the_picker(app_store):
+    """A store from before rename refused duplicates can hold two personas with one name (and
+    a persona named like another's number): the picker keys by number, labels by name."""
+    from cxdata.app.widgets import persona_labels
+
+    with app_store.connect() as con:
+        con.execute("UPDATE persona_names SET name = 'Twin' WHERE persona IN (1, 2)")
+        con.execute("UPDATE persona_names SET name = '1' WHERE persona = 3")
+    observed = app_store.query_df(
+        "SELECT a.persona, o.stage, count(DISTINCT o.customer_id) AS n FROM observations o "
+        "JOIN persona_assignments a USING (customer_id) GROUP BY ALL"
+    ).set_index(["persona", "stage"])["n"]
+    names = app_store.query_df("SELECT persona, name FROM persona_names ORDER BY persona")
+    labels = persona_labels(names)
+    assert (labels[1], labels[2], labels[3]) == ("Twin (persona 1)", "Twin (persona 2)", "1")
+
+    # "persona=1" is persona number 1, not also the persona named "1" (number 3).
+    by_number = compare(app_store, Segment((("persona", "1"),)), Segment(rest=True))
+    assert dict(zip(by_number["stage"], by_number["n_a"], strict=True)) == observed[1].to_dict()
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/compare.py").run()
+    picker = at.selectbox(key="compare_a_persona")
+    assert picker.options[:3] == ["Twin (persona 1)", "Twin (persona 2)", "1"]
+    picker.set_value(2).run()
+    assert not at.exception, at.exception
+    expected = compare(app_store, Segment((("persona", "2"),)), Segment(rest=True))
+    shown = at.dataframe[0].value
+    assert list(shown["n_a"]) == list(expected["n_a"])
+    assert dict(zip(shown["stage"], shown["n_a"], strict=True)) == observed[2].to_dict()
+    assert any(m.value.startswith("**Twin (persona 2) customers score") for m in at.markdown)

@@ -59,8 +59,9 @@ _CONDITION = re.compile(r"^\s*([^=]+?)\s*=\s*(.*?)\s*$")
 
 @dataclass(frozen=True)
 class Segment:
-    """Customers by persona (number or name of the latest model) and/or attribute values
-    (AND-ed); `rest` means everyone in the data who is not in the other segment."""
+    """Customers by persona (number or name of the latest model; a number first) and/or
+    attribute values (AND-ed); `rest` means everyone in the data who is not in the other
+    segment."""
 
     conditions: tuple[tuple[str, str], ...] = ()
     rest: bool = False
@@ -94,7 +95,13 @@ def _members(backend: ibis.BaseBackend, segment: Segment) -> ir.Table:
     for name, value in segment.conditions:
         if name == "persona":
             named = latest_assignments(backend)
-            match = (named.name == value) | (named.persona.cast("string") == value)
+            numbers = latest_names(backend).persona.cast("string").to_pandas()
+            # A persona number wins over a name, so "persona=2" never also takes in a
+            # persona that somebody named "2".
+            if value in set(numbers):
+                match = named.persona.cast("string") == value
+            else:
+                match = named.name == value
             ids = named.filter(match).select(customer_id=named.customer_id)
         else:
             ids = attrs.filter((attrs.name == name) & (attrs.value == value)).select("customer_id")
