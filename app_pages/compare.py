@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cxdata.analysis.compare import summary
+from cxdata.analysis.compare import METHOD, summary
 from cxdata.analysis.order import levels_in_journey_order
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
@@ -16,11 +16,13 @@ filters = widgets.current_filters()
 
 st.title("Compare segments")
 st.caption(
-    f"Filters: {md(filters.describe())}. Differences of mean customer stage scores with 95% "
-    "confidence intervals (Welch); p-values from the Mann-Whitney U test, which suits "
-    "bounded, skewed scores; q-values correct for testing every row (Benjamini-Hochberg). "
-    f"Cells with fewer than {store.settings.min_customers} customers on a side are not tested."
+    f"Filters: {md(filters.describe())}. Differences of mean customer scores (A − B), tested with "
+    "Welch's t-test; intervals adjusted for picking the significant rows out of all rows "
+    "tested (see How this is computed). Cells with fewer than "
+    f"{store.settings.min_customers} customers on a side are not tested."
 )
+with st.expander("How this is computed"):
+    st.markdown(METHOD)  # a constant of cxdata, not data: no user text reaches Markdown here
 left, right = st.columns(2)
 with left:
     a, a_label = widgets.segment_picker("a", "Segment A", allow_rest=False)
@@ -39,5 +41,13 @@ st.markdown(f"**{md(summary(table, a_label, b_label, level))}**")
 order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
+tested = table[table["tested"].astype(bool)]
+if len(tested):
+    st.caption(
+        f"Whiskers and ci_low/ci_high: {100 * tested['ci_level'].iloc[0]:.4g}% intervals, "
+        f"adjusted for selecting {int(tested['significant'].sum())} of {len(tested)} "
+        f"{level}s (Benjamini-Yekutieli); a whisker clears zero exactly when the {level} is "
+        "significant. ci95_low/ci95_high: each row's unadjusted 95% interval."
+    )
 st.dataframe(table, hide_index=True)
 views.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")

@@ -168,3 +168,13 @@ def test_a_misspelt_setting_stops_the_command_with_exit_2(tmp_path):
     assert "CXDATA_TEAM_MODE='ture'" in done.stderr
     assert "true or false (also 1/0, yes/no, on/off)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_compare_help_states_the_method(capsys):
+    from cxdata.analysis.compare import METHOD
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for term in ("Welch", "Benjamini-Hochberg", "Yekutieli (2005)", "ci95_low", "ci_level"):
+        assert term in out and term in METHOD, term

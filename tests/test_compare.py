@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from cxdata.analysis.compare import Segment, compare, compare_cells, segment_label, summary
 from cxdata.analysis.filters import FilterError
@@ -40,11 +41,15 @@ def test_no_true_difference_rarely_flagged():
 
 
 def test_difference_intervals_cover_the_truth():
+    """Each row's unadjusted 95% Welch interval covers the true difference about 95% of the
+    time; the adjusted interval (level 1 - max(R, 1) * 0.05 / m >= 95%) contains it."""
     rng = np.random.default_rng(2)
     covered = []
     for _ in range(300):
         df = compare_cells(_cells(rng, 50, 70, shift=0.5))
-        covered.append(((df["ci_low"] <= 0.5) & (df["ci_high"] >= 0.5)).to_numpy())
+        covered.append(((df["ci95_low"] <= 0.5) & (df["ci95_high"] >= 0.5)).to_numpy())
+        assert (df["ci_level"] >= 0.95).all()
+        assert (df["ci_low"] <= df["ci95_low"]).all() and (df["ci_high"] >= df["ci95_high"]).all()
     assert 0.93 <= float(np.mean(covered)) <= 0.97
 
 
@@ -65,6 +70,14 @@ def test_by_hand_row():
     assert row.delight_diff == pytest.approx(2 / 3)
     # Mann-Whitney U of A = 6.5 of 9 pairs -> Cliff's delta 2 * 6.5 / 9 - 1
     assert row.effect_size == pytest.approx(2 * 6.5 / 9 - 1)
+    # Welch by hand: variances 1 and 3, se^2 = 1/3 + 3/3, Welch-Satterthwaite df = 3.2
+    se, df = (4 / 3) ** 0.5, (4 / 3) ** 2 / ((1 / 3) ** 2 / 2 + 1**2 / 2)
+    assert df == pytest.approx(3.2)
+    assert row.p_value == pytest.approx(2 * stats.t.sf(1.0 / se, df))
+    half = stats.t.ppf(0.975, df) * se  # one row tested: R = 0, level 1 - 1 * 0.05 / 1
+    assert (row.ci95_low, row.ci95_high) == pytest.approx((1.0 - half, 1.0 + half))
+    assert (row.ci_low, row.ci_high, row.ci_level) == pytest.approx((1 - half, 1 + half, 0.95))
+    assert row.q_value == pytest.approx(row.p_value) and not row.significant
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +102,17 @@ def test_planted_differences_found_with_the_right_sign(sample_store):
     assert df.loc["Delivery", "ci_high"] < 0 < df.loc["Purchase", "ci_low"]
     text = summary(df.reset_index(), segment_label(sample_store, a), "everyone else")
     assert text.startswith("App-first")
-    assert "lower than everyone else at Delivery (95% CI" in text
+    # Signed bounds of A - B, named as the adjusted intervals they are (not "95% CI").
+    delivery, purchase = df.loc["Delivery"], df.loc["Purchase"]
+    assert (
+        f"3.3 points lower than everyone else at Delivery (adjusted CI "
+        f"{delivery.ci_low:+.1f} to {delivery.ci_high:+.1f})" in text
+    )
+    assert "at Delivery (adjusted CI -3.6 to -3.1)" in text
+    assert f"2.6 higher at Purchase (adjusted CI {purchase.ci_low:+.1f} to +2.8)" in text
+    level = df["ci_level"].iloc[0]
+    assert df["significant"].sum() == 5 and level == pytest.approx(1 - 5 * 0.05 / 6)
+    assert f"adjusted CIs are {100 * level:.4g}% intervals" in text and "95% CI" not in text
 
 
 def test_attribute_segments_and_cli(sample_store, capsys):
@@ -99,7 +122,8 @@ def test_attribute_segments_and_cli(sample_store, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert code == 0
     assert set(rows[0]) >= {"touchpoint", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low",
-                            "ci_high", "p_value", "q_value", "significant"}  # fmt: skip
+                            "ci_high", "ci_level", "ci95_low", "ci95_high", "p_value", "q_value",
+                            "significant"}  # fmt: skip
     gold = sample_store.query_df(
         "SELECT count(DISTINCT o.customer_id) AS n FROM observations o "
         "JOIN customer_attributes t ON t.customer_id = o.customer_id AND t.name = 'loyalty_tier' "

@@ -11,9 +11,11 @@ import pytest
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
+from cxdata.analysis import priorities as priorities_module
 from cxdata.analysis.filters import FilterError, Filters
 from cxdata.analysis.priorities import (
     classify,
+    customer_cells,
     moments_of_truth,
     newcombe,
     outcome_choices,
@@ -210,9 +212,21 @@ def test_sample_delivery_is_a_moment_of_truth_for_nps(sample):
 def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
     monkeypatch.setenv("CXDATA_DB", str(sample_db))
     monkeypatch.chdir(ROOT)
+    reads: list[tuple[str, str | None, str]] = []  # customer_cells calls: the slow read
+
+    def counted(store, outcome, positive=None, level="stage", filters=None):
+        reads.append((outcome, positive, level))
+        return customer_cells(store, outcome, positive, level, filters or Filters())
+
+    monkeypatch.setattr(priorities_module, "customer_cells", counted)
     at = AppTest.from_file(str(ROOT / "app_pages" / "priorities.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
+    # One read serves the fix-first list and the moments of truth, and a rerun reads nothing.
+    assert reads == [("nps", None, "stage")]
+    assert at.dataframe[1].value["stage"].tolist()[0] == "Delivery"  # the moments' table
+    at.run()
+    assert reads == [("nps", None, "stage")]
     assert at.selectbox(key="priorities_outcome").value == "nps"
     table = at.dataframe[0].value
     assert table.iloc[0]["stage"] == "Delivery" and table.iloc[0]["rank"] == 1
@@ -227,6 +241,7 @@ def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
     home = table[table["touchpoint"] == "Home delivery"].iloc[0]
     assert home["quadrant"] == "Concentrate here" and home["stage"] == "Delivery"
     assert "Home delivery" in " ".join(m.value for m in at.markdown)
+    assert reads == [("nps", None, "stage"), ("nps", None, "touchpoint")]
 
     at.selectbox(key="priorities_outcome").set_value("loyalty_tier").run()
     assert not at.exception, at.exception

@@ -150,3 +150,26 @@ def test_memory_cap_applies_to_every_connection(tmp_path):
     store = Store.open(Settings(memory_limit_mb=300), tmp_path / "cap.duckdb")
     with store.connect() as con:
         assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("286.1 MiB",)
+
+
+def test_a_failed_migration_step_is_rolled_back(store, monkeypatch):
+    """A step that fails half-way leaves nothing of itself, the recorded version stays at the
+    last whole step, the same connection works on, and the step applies once fixed."""
+    import duckdb
+
+    from cxdata.store import schema
+
+    broken = ["CREATE TABLE half_done (x INTEGER)", "CREATE TABLE broken (x NO_SUCH_TYPE)"]
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(schema._MIGRATIONS, SCHEMA_VERSION + 1, broken)
+    with duckdb.connect(str(store.path)) as con:
+        with pytest.raises(duckdb.Error, match="NO_SUCH_TYPE"):
+            schema.migrate(con)
+        # Without ROLLBACK this raised "Current transaction is aborted (please ROLLBACK)".
+        assert schema.schema_version(con) == SCHEMA_VERSION
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert "half_done" not in tables and "batches" in tables
+        schema._MIGRATIONS[SCHEMA_VERSION + 1] = broken[:1]
+        schema.migrate(con)
+        assert schema.schema_version(con) == SCHEMA_VERSION + 1
+        assert con.execute("SELECT count(*) FROM half_done").fetchone() == (0,)

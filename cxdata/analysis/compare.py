@@ -1,16 +1,20 @@
 """Honest segment comparison: per stage (or touchpoint), the difference between two groups
-of customers with its interval, an effect size, a rank test and a multiple-testing
-correction over every row compared.
+of customers, one test and one interval per row from the same procedure, and a correction
+over every row compared.
 
 Scores per customer and cell come from the engine; the statistics run on that small table
-with scipy.stats (Welch interval for the difference of means, Mann-Whitney U for the
-bounded, skewed scores, Benjamini-Hochberg q-values).
+with scipy.stats: Welch's t-test (`ttest_ind(equal_var=False)`) gives each row's p-value and,
+from the same t statistic and degrees of freedom, its intervals (`confidence_interval`);
+Benjamini-Hochberg q-values select the rows (`false_discovery_control`); the reported
+intervals are the false-coverage-rate-adjusted intervals of Benjamini and Yekutieli (2005).
+See METHOD.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -25,13 +29,39 @@ from cxdata.analysis.segments import latest_assignments, latest_names
 from cxdata.store import Store
 
 LEVELS = ("stage", "touchpoint")
+FDR_LEVEL = 0.05  # Benjamini-Hochberg's q, and the false coverage rate of the intervals
+# Filled on tested rows only, in this order after the descriptive columns.
+_TEST_COLUMNS = ("ci_low", "ci_high", "ci_level", "ci95_low", "ci95_high", "effect_size",
+                 "p_value", "q_value")  # fmt: skip
+
+METHOD = (
+    "Per stage (or touchpoint), diff is segment A's mean customer score minus segment B's. "
+    "Each row is tested with Welch's t-test (unequal variances, scipy.stats.ttest_ind with "
+    "equal_var=False), and its intervals come from the same t statistic and Welch-Satterthwaite "
+    "degrees of freedom, so a row's test and its interval always agree. The test is about "
+    "means, the numbers shown; a rank test asks another question and can call a difference "
+    "of means near zero significant. q_value: Benjamini-Hochberg over all m rows tested; the "
+    "R rows with q_value <= 0.05 are selected (false discovery rate 5%). ci_low and ci_high: "
+    "the false-coverage-rate-adjusted intervals of Benjamini and Yekutieli (2005), every row at "
+    "the level 1 - max(R, 1) x 0.05 / m (ci_level): on average at most 5% of the selected "
+    "rows' intervals miss the true difference (proved for independent rows; rows that share "
+    "customers make it approximate). They are never narrower than 95% intervals, and wider "
+    "when some rows are not selected. significant: the adjusted interval excludes 0, which "
+    "is exactly the Benjamini-Hochberg selection. ci95_low and ci95_high: each row's "
+    "unadjusted 95% Welch interval, valid for a row looked at on its own, not for rows picked "
+    "because they differ. effect_size: Cliff's delta (share of pairs of an A and a B customer "
+    "where A scores higher, minus the share where B does), descriptive only: no test, no "
+    "interval. Rows with fewer than min_customers (CXDATA_MIN_CUSTOMERS) customers on a side "
+    "are listed with tested = false and no test."
+)
 _CONDITION = re.compile(r"^\s*([^=]+?)\s*=\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
 class Segment:
-    """Customers by persona (number or name of the latest model) and/or attribute values
-    (AND-ed); `rest` means everyone in the data who is not in the other segment."""
+    """Customers by persona (number or name of the latest model; a number first) and/or
+    attribute values (AND-ed); `rest` means everyone in the data who is not in the other
+    segment."""
 
     conditions: tuple[tuple[str, str], ...] = ()
     rest: bool = False
@@ -65,7 +95,13 @@ def _members(backend: ibis.BaseBackend, segment: Segment) -> ir.Table:
     for name, value in segment.conditions:
         if name == "persona":
             named = latest_assignments(backend)
-            match = (named.name == value) | (named.persona.cast("string") == value)
+            numbers = latest_names(backend).persona.cast("string").to_pandas()
+            # A persona number wins over a name, so "persona=2" never also takes in a
+            # persona that somebody named "2".
+            if value in set(numbers):
+                match = named.persona.cast("string") == value
+            else:
+                match = named.name == value
             ids = named.filter(match).select(customer_id=named.customer_id)
         else:
             ids = attrs.filter((attrs.name == name) & (attrs.value == value)).select("customer_id")
@@ -107,11 +143,23 @@ def compare_cells(
     min_customers: int = 30,
     order: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The comparison table from per-customer cell scores (pure: testable by simulation)."""
-    rows = []
+    """The comparison table from per-customer cell scores (pure: testable by simulation).
+
+    One procedure per row (Welch's t-test: p-value and intervals from the same statistic),
+    Benjamini-Hochberg over the m tested rows (R selected at q = FDR_LEVEL), and every tested
+    row's `ci_low`/`ci_high` at the Benjamini-Yekutieli level 1 - max(R, 1) * q / m
+    (`ci_level`).
+    `significant` is computed from that interval, (ci_low > 0) | (ci_high < 0), so the
+    equivalence holds exactly, ties included: an interval touching 0 is not significant.
+    It is the Benjamini-Hochberg selection (q_value <= q), since a row is selected exactly
+    when p <= R * q / m (step-up property) and Welch's (1 - a) interval excludes 0 exactly
+    when p < a; the two could only part on a p-value equal to R * q / m to the last bit.
+    """
+    rows: list[dict[str, object]] = []
+    samples: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (A, B) of a tested row
     for key, group in cells.groupby(level, sort=False):
-        a = group.loc[group["side"] == "a", "score"].to_numpy(float)
-        b = group.loc[group["side"] == "b", "score"].to_numpy(float)
+        side, scores = group["side"].to_numpy(), group["score"].to_numpy(float)
+        a, b = scores[side == "a"], scores[side == "b"]
         row: dict[str, object] = {level: key, "n_a": len(a), "n_b": len(b)}
         if level == "touchpoint":
             row["stage"] = group["stage"].iloc[0]
@@ -121,26 +169,70 @@ def compare_cells(
             share_a, share_b = _mean(sign * a > 0), _mean(sign * b > 0)
             row |= {f"{name}_a": share_a, f"{name}_b": share_b,
                     f"{name}_diff": share_a - share_b}  # fmt: skip
-        tested = len(a) >= min_customers and len(b) >= min_customers
-        row["tested"] = tested
-        if tested:
-            ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-            u = stats.mannwhitneyu(a, b, alternative="two-sided")
-            row |= {"ci_low": float(ci.low), "ci_high": float(ci.high),
-                    "effect_size": 2 * float(u.statistic) / (len(a) * len(b)) - 1,
-                    "p_value": float(u.pvalue)}  # fmt: skip
+        # Welch needs a variance on each side: at least two customers, whatever the setting.
+        row["tested"] = min(len(a), len(b)) >= max(min_customers, 2)
+        if row["tested"]:
+            samples[len(rows)] = (a, b)
         rows.append(row)
-    df = pd.DataFrame(rows)
-    for col in ("ci_low", "ci_high", "effect_size", "p_value"):
-        if col not in df:
-            df[col] = np.nan
-    mask = np.asarray(df["tested"], dtype=bool) if len(df) else np.zeros(0, dtype=bool)
-    df["q_value"] = np.nan
-    if mask.any():
-        p_values = np.asarray(df["p_value"], dtype=float)[mask]
-        df.loc[mask, "q_value"] = stats.false_discovery_control(p_values, method="bh")
-    df["significant"] = df["q_value"] < 0.05
+    results = {column: np.full(len(rows), np.nan) for column in _TEST_COLUMNS}
+    if samples:
+        index, welch = list(samples), _Welch(list(samples.values()))
+        q_values = stats.false_discovery_control(welch.p_value, method="bh")
+        level_adjusted = adjusted_level(int(np.sum(q_values <= FDR_LEVEL)), len(index))
+        adjusted, unadjusted = welch.intervals(level_adjusted), welch.intervals(0.95)
+        deltas = [_cliffs_delta(a, b) for a, b in samples.values()]
+        for column, values in (("ci_low", adjusted[:, 0]), ("ci_high", adjusted[:, 1]),
+                               ("ci_level", level_adjusted), ("ci95_low", unadjusted[:, 0]),
+                               ("ci95_high", unadjusted[:, 1]), ("effect_size", deltas),
+                               ("p_value", welch.p_value), ("q_value", q_values)):  # fmt: skip
+            results[column][index] = values
+    df = pd.DataFrame(rows).assign(**results)
+    df["significant"] = (df["ci_low"] > 0) | (df["ci_high"] < 0)
     return in_journey_order(df, order or [], [level]) if len(df) else df.reset_index(drop=True)
+
+
+def adjusted_level(selected: int, tested: int, q: float = FDR_LEVEL) -> float:
+    """Benjamini-Yekutieli's (2005) confidence level for intervals reported after selecting
+    `selected` of `tested` rows: 1 - max(R, 1) * q / m; their false coverage rate is <= q."""
+    return 1 - max(selected, 1) * q / tested
+
+
+class _Welch:
+    """Welch's t-tests of mean(A) - mean(B), one per pair: p-values and intervals from the
+    same scipy result (rows with equal sizes go to scipy together, as one 2-D call)."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.diff = np.array([np.mean(a) - np.mean(b) for a, b in pairs])
+        # No variation on either side: the statistic is +-inf (0/0 when the means agree),
+        # and the procedure's limit is a point interval at the difference with p = 0 (or 1).
+        self.p_value = np.where(self.diff != 0, 0.0, 1.0)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, (a, b) in enumerate(pairs):
+            if np.ptp(a) or np.ptp(b):
+                by_size.setdefault((len(a), len(b)), []).append(i)
+        self._results: list[tuple[list[int], Any]] = []
+        for rows in by_size.values():
+            a = np.stack([pairs[i][0] for i in rows])
+            b = np.stack([pairs[i][1] for i in rows])
+            result = stats.ttest_ind(a, b, axis=1, equal_var=False)
+            self.p_value[rows] = result.pvalue
+            self._results.append((rows, result))
+
+    def intervals(self, level: float) -> np.ndarray:
+        """(low, high) per pair at `level`, from the same t statistics and degrees of freedom."""
+        out = np.column_stack([self.diff, self.diff])
+        for rows, result in self._results:
+            ci = result.confidence_interval(level)
+            out[rows, 0], out[rows, 1] = ci.low, ci.high
+        return out
+
+
+def _cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of (A, B) customer pairs where A scores higher minus the share where B does
+    (the rank-biserial correlation of Mann-Whitney U, from mid-ranks); descriptive only."""
+    ranks = stats.rankdata(np.concatenate([a, b]))
+    u = float(ranks[: len(a)].sum()) - len(a) * (len(a) + 1) / 2
+    return 2 * u / (len(a) * len(b)) - 1
 
 
 def _mean(values: np.ndarray) -> float:
@@ -150,10 +242,12 @@ def _mean(values: np.ndarray) -> float:
 def compare(
     store: Store, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
-    """Rows with level, n_a, n_b, mean_a, mean_b, diff, ci_low, ci_high, shares and their
-    differences, effect_size (Cliff's delta), p_value (Mann-Whitney U), q_value
-    (Benjamini-Hochberg over all tested rows), significant (q < 0.05); rows with fewer
-    than `min_customers` on a side are listed with tested = False."""
+    """Rows with level, n_a, n_b, mean_a, mean_b, diff, the shares and their differences,
+    tested, ci_low, ci_high (Benjamini-Yekutieli adjusted, at ci_level), ci95_low, ci95_high
+    (unadjusted), effect_size (Cliff's delta, descriptive), p_value (Welch's t-test), q_value
+    (Benjamini-Hochberg over all tested rows) and significant (the adjusted interval excludes
+    0); rows with fewer than `min_customers` on a side are listed with tested = False.
+    See METHOD."""
     cells = customer_cells(store, a, b, level, filters)
     return compare_cells(cells, level, store.settings.min_customers, store.stage_order())
 
@@ -180,25 +274,36 @@ def segment_names(store: Store) -> set[str]:
 def summary(df: pd.DataFrame, a: str, b: str, level: str = "stage", most: int = 4) -> str:
     """Plain language: what differs, by how much, how sure; and that nothing else does.
 
-    e.g. "App-first customers score 3.3 points lower than everyone else at Delivery (95% CI
-    3.1 to 3.6), 2.6 higher at Purchase (95% CI 2.4 to 2.8); significant after correction;
-    no other stage differs."
+    e.g. "App-first customers score 3.3 points lower than everyone else at Delivery (adjusted
+    CI -3.6 to -3.1), 2.6 higher at Purchase (adjusted CI +2.4 to +2.8); significant after
+    correction over 6 stages (Benjamini-Hochberg, 5% false discovery rate); adjusted CIs are
+    99.17% intervals, widened for picking 2 of 6 (Benjamini-Yekutieli); no other stage
+    differs."  The bounds are signed: they bound A - B, like the table's ci_low and ci_high.
     """
     if df.empty:
         return f"There are no customers to compare for {a} and {b}."
-    untested = int((~df["tested"].astype(bool)).sum())
+    tested = df["tested"].astype(bool)
+    untested = int((~tested).sum())
     tail = f" {untested} {level}(s) had too few customers to test." if untested else ""
-    found = df[df["significant"]].sort_values("diff", key=abs, ascending=False)
+    found = df[df["significant"].astype(bool)].sort_values("diff", key=abs, ascending=False)
     if found.empty:
         return f"No {level} differs significantly between {a} and {b} after correction.{tail}"
     phrases = []
     for i, (_, r) in enumerate(found.head(most).iterrows()):
         way = "higher" if r["diff"] > 0 else "lower"
-        low, high = sorted((abs(r["ci_low"]), abs(r["ci_high"])))
         what = f"{abs(r['diff']):.1f} {'points ' if i == 0 else ''}{way}"
         lead = f"{a} score {what} than {b}" if i == 0 else what
-        phrases.append(f"{lead} at {r[level]} (95% CI {low:.1f} to {high:.1f})")
+        phrases.append(
+            f"{lead} at {r[level]} (adjusted CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f})"
+        )
     more = f", and {len(found) - most} more" if len(found) > most else ""
-    rest = len(df) - len(found) - untested
-    others = f"; no other {level} differs" if rest else ""
-    return ", ".join(phrases) + f"{more}; significant after correction{others}.{tail}"
+    m = int(tested.sum())
+    rows = f"{m} {level}s" if m != 1 else f"1 {level}"
+    pct, rate = f"{100 * float(found['ci_level'].iloc[0]):.4g}%", f"{FDR_LEVEL:.0%}"
+    method = (
+        f"; significant after correction over {rows} (Benjamini-Hochberg, {rate} false discovery "
+        f"rate); adjusted CIs are {pct} intervals, widened for picking {len(found)} of {m} "
+        "(Benjamini-Yekutieli)"
+    )
+    others = f"; no other {level} differs" if m > len(found) else ""
+    return ", ".join(phrases) + f"{more}{method}{others}.{tail}"

@@ -239,11 +239,28 @@ def priorities(
     importance, n_outcome, quadrant, priority, rank, low_n. `attrs` holds the method, the
     outcome and the thresholds used."""
     cells, spec = customer_cells(store, outcome, positive, level, filters)
+    return priorities_from_cells(
+        cells, spec, level, store.stage_order(), store.settings.min_customers,
+        importance_threshold, performance_threshold,
+    )  # fmt: skip
+
+
+def priorities_from_cells(
+    cells: pd.DataFrame,
+    spec: Outcome,
+    level: Level,
+    stage_order: list[str],
+    min_customers: int,
+    importance_threshold: float | None = None,
+    performance_threshold: float | None = None,
+) -> pd.DataFrame:
+    """`priorities` from the table `customer_cells` returned (so one read serves both the
+    priorities and the moments of truth)."""
     keys = ["stage"] if level == "stage" else ["touchpoint", "stage"]
     table = importance_performance(cells, keys)
-    table = in_journey_order(table, store.stage_order(), keys)
+    table = in_journey_order(table, stage_order, keys)
     df = classify(table, importance_threshold, performance_threshold)
-    df["low_n"] = df["n_outcome"] < store.settings.min_customers
+    df["low_n"] = df["n_outcome"] < min_customers
     df.attrs |= {"method": IMPORTANCE_METHOD, "outcome": spec.name, "level": level,
                  "scale": spec.scale}  # fmt: skip
     return df
@@ -270,11 +287,27 @@ def moments_of_truth(
     """Per stage (or touchpoint): how much a disappointing experience there (cell score < 0)
     raises the risk of the bad outcome, with a 95% interval; largest difference first."""
     cells, spec = customer_cells(store, outcome, positive, level, filters)
-    if spec.scale == "numeric":
-        raise FilterError(
-            f'"{outcome}" is neither yes/no nor a 0-10 answer; moments of truth need a bad '
-            "outcome: choose such an outcome, or say which value is the good one (positive)"
-        )
+    return moments_from_cells(cells, spec, level, top)
+
+
+def no_moments_reason(spec: Outcome) -> str | None:
+    """Why this outcome has no moments of truth (None when it has them): they need a bad
+    outcome, which a numeric scale does not define."""
+    if spec.scale != "numeric":
+        return None
+    return (
+        f'"{spec.name}" is neither yes/no nor a 0-10 answer; moments of truth need a bad '
+        "outcome: choose such an outcome, or say which value is the good one (positive)"
+    )
+
+
+def moments_from_cells(
+    cells: pd.DataFrame, spec: Outcome, level: Level, top: int = 3
+) -> pd.DataFrame:
+    """`moments_of_truth` from the table `customer_cells` returned."""
+    reason = no_moments_reason(spec)
+    if reason:
+        raise FilterError(reason)
     cells = cells.dropna(subset=["y"])
     cells["bad"] = cells["y"] <= 6 if spec.scale == "0-10" else cells["y"] < 0.5
     cells["disappointed"] = cells["score"] < 0

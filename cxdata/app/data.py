@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 import streamlit as st
 
 from cxdata.analysis.compare import Segment, compare
-from cxdata.analysis.filters import Filters
+from cxdata.analysis.filters import FilterError, Filters
 from cxdata.analysis.order import levels_in_journey_order
 from cxdata.analysis.overview import FilterOptions, filter_options, observation_counts
 from cxdata.analysis.scoring import attribute_names, stage_scores
@@ -193,20 +193,35 @@ def priority_outcomes(db_path: str, version: str) -> dict[str, list[str]]:
 
 
 @st.cache_data(show_spinner="Computing priorities…", max_entries=32)
+def _priority_results(
+    db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
+) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
+    """The priorities and the moments of truth from one read of the customers' cells (the
+    slow part), cached per data version, outcome, good value, level and filters; only the
+    two small tables are kept. The moments are None, with the reason, for numeric outcomes."""
+    from cxdata.analysis import priorities as p
+
+    s, by = _store(db_path), cast("p.Level", level)  # customer_cells refuses other levels
+    cells, spec = p.customer_cells(s, outcome, positive, by, filters)
+    table = p.priorities_from_cells(cells, spec, by, s.stage_order(), s.settings.min_customers)
+    reason = p.no_moments_reason(spec)
+    moments = None if reason else p.moments_from_cells(cells, spec, by)
+    return table, moments, reason
+
+
 def priority_table(
     db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
 ) -> pd.DataFrame:
-    """`cxdata.priorities.priorities`, cached per data version, outcome, level and filters."""
-    from cxdata.analysis.priorities import priorities
-
-    return priorities(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
+    """`cxdata.analysis.priorities.priorities`, from the cached `_priority_results`."""
+    return _priority_results(db_path, version, outcome, positive, level, filters)[0]
 
 
-@st.cache_data(show_spinner="Finding the moments of truth…", max_entries=32)
 def moments_table(
     db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
 ) -> pd.DataFrame:
-    """`cxdata.priorities.moments_of_truth`, cached like `priority_table`."""
-    from cxdata.analysis.priorities import moments_of_truth
-
-    return moments_of_truth(_store(db_path), outcome, positive, level, filters)  # type: ignore[arg-type]
+    """`cxdata.analysis.priorities.moments_of_truth`, from the same cached read as
+    `priority_table` (FilterError, as there, when the outcome has no bad answer)."""
+    _, moments, reason = _priority_results(db_path, version, outcome, positive, level, filters)
+    if moments is None:
+        raise FilterError(reason or "no moments of truth for this outcome")
+    return moments

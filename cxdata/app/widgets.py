@@ -3,6 +3,7 @@ switches) and the segment pickers of the comparison."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from cxdata.analysis.compare import Segment
@@ -59,6 +60,19 @@ def current_filters() -> Filters:
     return value if isinstance(value, Filters) else Filters()
 
 
+def persona_labels(personas: pd.DataFrame) -> dict[int, str]:
+    """Persona number -> how the picker shows it: the name, and the number too when another
+    persona has the same name (so two personas never collapse into one entry)."""
+    names = {
+        int(n): str(name) for n, name in zip(personas["persona"], personas["name"], strict=True)
+    }
+    shared = pd.Series([name.casefold() for name in names.values()]).duplicated(keep=False)
+    return {
+        number: f"{name} (persona {number})" if twin else name
+        for (number, name), twin in zip(names.items(), shared, strict=True)
+    }
+
+
 def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
     """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
     db, version = str(data.store().path), data.data_version()
@@ -73,9 +87,11 @@ def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | No
     if kind == "everyone else":
         return Segment(rest=True), "everyone else"
     if kind == "persona":
-        names = dict(zip(personas["name"], personas["persona"], strict=True))
-        name = st.selectbox("Persona", list(names), key=f"compare_{key}_persona")
-        return Segment((("persona", str(names[name])),)), f"{name} customers"
+        labels = persona_labels(personas)
+        number = st.selectbox(
+            "Persona", list(labels), key=f"compare_{key}_persona", format_func=labels.__getitem__
+        )
+        return Segment((("persona", str(number)),)), f"{labels[number]} customers"
     conditions = []
     for i in range(2):
         cols = st.columns(2)

@@ -16,6 +16,16 @@ from cxdata.cli.common import (
     where_option,
 )
 
+COMPARE_METHOD = """\
+How this is computed: each row is tested with Welch's t-test, and its intervals come from
+the same statistic. q_value: Benjamini-Hochberg over all rows tested; significant rows have
+q_value <= 0.05. ci_low/ci_high: the Benjamini-Yekutieli (2005) false-coverage-rate
+adjusted intervals, every row at level 1 - max(R, 1) x 0.05 / m (ci_level), R rows selected
+of m: significant exactly when this interval excludes 0. ci95_low/ci95_high: each row's
+unadjusted 95% Welch interval. effect_size: Cliff's delta, descriptive only."""
+"""Kept in step with cxdata.analysis.compare.METHOD (a test checks the key terms); the CLI
+does not import the analysis to print its help."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "scores", "Experience scores per stage (and group): n, mean with CI, verdict.")
@@ -24,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(run=scores)
     p = command(sub, "compare", "Compare two customer segments stage by stage (or by touchpoint).")
+    p.epilog = COMPARE_METHOD
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE"',
                    help="Segment A condition (repeat: AND); persona=N for a persona")  # fmt: skip
     p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest',
@@ -75,7 +87,8 @@ def compare(args: argparse.Namespace) -> int:
         print_json_rows(df)
         return 0
     columns = [args.by, "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
-               "p_value", "q_value", "significant"]  # fmt: skip
+               "ci_level", "ci95_low", "ci95_high", "p_value", "q_value",
+               "significant"]  # fmt: skip
     print_table(df[columns])
     print(summary(df, segment_label(store, a), segment_label(store, b), args.by))
     return 0

@@ -274,24 +274,35 @@ def persona_stage_row(scores: pd.DataFrame, stage_order: list[str]) -> alt.Layer
 
 
 def difference_chart(df: pd.DataFrame, level: str, order: list[str], title: str) -> alt.Chart:
-    """Diverging bars of mean score differences (A − B) with 95% CI whiskers; significant
-    rows solid and starred, the rest faded; untested rows left out."""
+    """Diverging bars of mean score differences (A − B) with whiskers at the adjusted
+    intervals (Benjamini-Yekutieli, `ci_low`/`ci_high` at `ci_level`), so a whisker clears
+    zero exactly when the row is significant; significant rows solid and starred, the rest
+    faded; untested rows left out. The tooltip also gives the unadjusted 95% interval."""
     data = df[df["tested"].astype(bool)].copy()
     data["mark"] = np.where(data["significant"].astype(bool), "★ significant", "not significant")
     data["direction"] = np.where(data["diff"] >= 0, "A higher", "A lower")
+    levels = data["ci_level"].dropna().unique()
+    adjusted = f"{100 * levels[0]:.4g}% CI, adjusted" if len(levels) == 1 else "adjusted CI"
     y = alt.Y(f"{level}:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
     tooltip = [
         alt.Tooltip(f"{level}:N"),
         alt.Tooltip("diff:Q", title="Difference A − B", format="+.2f"),
-        alt.Tooltip("ci_low:Q", title="95% CI from", format="+.2f"),
-        alt.Tooltip("ci_high:Q", title="95% CI to", format="+.2f"),
+        alt.Tooltip("ci_low:Q", title=f"{adjusted} for selection: from", format="+.2f"),
+        alt.Tooltip("ci_high:Q", title=f"{adjusted} for selection: to", format="+.2f"),
+        alt.Tooltip("ci95_low:Q", title="Unadjusted 95% CI from", format="+.2f"),
+        alt.Tooltip("ci95_high:Q", title="Unadjusted 95% CI to", format="+.2f"),
         alt.Tooltip("n_a:Q", title="n A", format=","),
         alt.Tooltip("n_b:Q", title="n B", format=","),
-        alt.Tooltip("q_value:Q", title="q (BH)", format=".3g"),
+        alt.Tooltip("p_value:Q", title="p (Welch t-test)", format=".3g"),
+        alt.Tooltip("q_value:Q", title="q (Benjamini-Hochberg)", format=".3g"),
+    ]
+    x_title = [
+        "Difference in mean customer score (A − B)",
+        f"whiskers: {adjusted} for selection (Benjamini-Yekutieli)",
     ]
     base = alt.Chart(data).encode(y=y)
     bars = base.mark_bar(height={"band": 0.6}).encode(
-        x=alt.X("diff:Q", title="Difference in mean customer score (A − B)"),
+        x=alt.X("diff:Q", title=x_title),
         color=alt.Color(
             "direction:N",
             title=None,
@@ -304,7 +315,7 @@ def difference_chart(df: pd.DataFrame, level: str, order: list[str], title: str)
         ),  # fmt: skip
         tooltip=tooltip,
     )
-    whiskers = base.mark_rule(color="#222222").encode(x="ci_low:Q", x2="ci_high:Q")
+    whiskers = base.mark_rule(color="#222222").encode(x="ci_low:Q", x2="ci_high:Q", tooltip=tooltip)
     stars = (
         base.transform_filter("datum.significant")
         .mark_text(text="★", dx=0, dy=-9, fontSize=12, color="#222222")

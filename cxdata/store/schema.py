@@ -115,13 +115,19 @@ _MIGRATIONS: dict[int, list[str]] = {
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the schema to SCHEMA_VERSION, one transaction per step (take the write lock)."""
+    """Bring the schema to SCHEMA_VERSION, one transaction per step (take the write lock).
+    A step that fails is rolled back whole, so the file stays at the last step that
+    completed and the connection is usable again; the error is raised."""
     for target in range(schema_version(con) + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN TRANSACTION")
-        for ddl in _MIGRATIONS[target]:
-            con.execute(ddl)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
-        con.execute("COMMIT")
+        try:
+            for ddl in _MIGRATIONS[target]:
+                con.execute(ddl)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
