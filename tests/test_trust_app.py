@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,62 +49,54 @@ def _forget_everything() -> None:
     version_cache._versions.clear()
 
 
-def test_a_held_database_is_a_busy_message_on_every_page(sample_db, monkeypatch):
-    monkeypatch.setenv("CXDATA_LOCK_TIMEOUT_S", "0.5")
-    monkeypatch.setenv("CXDATA_KEEP_OPEN_S", "0")
-    _forget_everything()
+@contextmanager
+def held(db: Path) -> Iterator[None]:
+    """Another process (the duckdb module, which does not take turns) holds the file."""
     from cxdata.store.turns import turns_for
 
-    turns_for(sample_db, 0).let_go()  # the file is not ours any more
+    turns_for(db, 0).let_go()  # this process lets go of the file first
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(sample_db)],
+        [sys.executable, "-c", HOLDER, str(db)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+
+
+@pytest.fixture
+def short_waits(monkeypatch):
+    monkeypatch.setenv("CXDATA_LOCK_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("CXDATA_KEEP_OPEN_S", "0")
+    _forget_everything()
+
+
+def test_a_held_database_is_a_busy_message_on_every_page(sample_db, short_waits):
+    with held(sample_db):
         for page in PAGES:
             _forget_everything()
             at = _page(page)
             assert not at.exception, (page, at.exception)
             errors = [shown(e.value) for e in at.error]
             assert any("is busy" in e and "Try again in a moment" in e for e in errors), page
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        holder.wait(timeout=30)
 
 
-def test_a_warm_app_whose_database_becomes_busy_shows_no_traceback(sample_db, monkeypatch):
-    monkeypatch.setenv("CXDATA_LOCK_TIMEOUT_S", "0.5")
-    monkeypatch.setenv("CXDATA_KEEP_OPEN_S", "0")
-    _forget_everything()
+def test_a_warm_app_whose_database_becomes_busy_shows_no_traceback(sample_db, short_waits):
     for page in PAGES:  # warm: every cache filled
         assert not _page(page).exception, page
-    from cxdata.store.turns import turns_for
-
-    turns_for(sample_db, 0).let_go()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(sample_db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        time.sleep(0.1)
+    with held(sample_db):
         for page in PAGES:
             at = _page(page)
             assert not at.exception, (page, at.exception)
             for error in at.error:
                 assert "is busy" in shown(error.value), (page, error.value)
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        holder.wait(timeout=30)
 
 
 def test_a_row_without_optional_values_leaves_every_page_working(sample_db, tmp_path):

@@ -127,10 +127,7 @@ def personas(args: argparse.Namespace) -> int:
     except ValueError:
         return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
     settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
-    try:
-        model = discover(open_store(args), settings, actor=os_user())
-    except ValueError as exc:
-        return fail(str(exc))
+    model = discover(open_store(args), settings, actor=os_user())
     if args.json:
         print(json.dumps(model.to_json(), indent=2, default=str))
         return 0
