@@ -51,7 +51,7 @@ def show(view: views.ChartView, table: pd.DataFrame, by: str, name: str) -> None
             f"**Observations behind {md(cell['stage'])} × {md(cell['row'])}** "
             "(most negative first; click the cell again to close)"
         )
-        rows = cell_observations(store, filters, cell["stage"], by, cell["row"])
+        rows = cell_observations(data.engine(), filters, cell["stage"], by, cell["row"])
         st.dataframe(rows, hide_index=True)
 
 

@@ -28,13 +28,14 @@ LAYERS: dict[str, set[str]] = {
     "framework": {"config", "errors", "store"},
     "ingest": {"config", "errors", "store", "framework"},
     "sample": {"config", "errors", "store", "framework", "ingest"},
-    "analysis": {"config", "errors", "store"},
-    "personas": {"config", "errors", "store", "analysis"},
+    "engine": {"config", "errors", "store"},
+    "analysis": {"config", "errors", "store", "engine"},
+    "personas": {"config", "errors", "store", "engine", "analysis"},
     "display": {"analysis", "personas"},
-    "app": {"config", "errors", "store", "framework", "ingest", "sample", "analysis",
-            "personas", "display"},
-    "cli": {"config", "errors", "store", "framework", "ingest", "sample", "analysis",
-            "personas", "display"},
+    "app": {"config", "errors", "store", "framework", "ingest", "sample", "engine",
+            "analysis", "personas", "display"},
+    "cli": {"config", "errors", "store", "framework", "ingest", "sample", "engine",
+            "analysis", "personas", "display"},
 }  # fmt: skip
 
 
@@ -95,6 +96,38 @@ def test_the_edge_and_the_charts_hold_no_sql():
         and (SQL.search(p.read_text()) or "duckdb" in p.read_text())
     ]
     assert offenders == []
+
+
+# Analysis runs on any engine (DuckDB, Spark): Ibis expressions only. Persona features are
+# analysis too; persona model persistence (personas/models.py) is the store's business.
+PORTABLE = [p for p in MODULES if _package(p) == "analysis"] + [CORE / "personas" / "features.py"]
+
+
+@pytest.mark.parametrize("module", PORTABLE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_analysis_is_ibis_only(module):
+    """No duckdb import, no connection (`.con`, `.connect(`, `.sql(`, `.raw_sql(`), no
+    `query_df`, no SQL text: what runs on DuckDB runs on Spark."""
+    source = module.read_text()
+    tree = ast.parse(source)
+    imported = {
+        name.split(".")[0]
+        for node in ast.walk(tree)
+        for name in (
+            [a.name for a in node.names] if isinstance(node, ast.Import)
+            else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        )
+    }  # fmt: skip
+    assert not imported & {"duckdb", "pyspark", "sqlglot"}
+    reached = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"con", "connect", "query_df", "sql", "raw_sql", "_session"}
+    }
+    assert not reached, f"reaches past Ibis: {sorted(reached)}"
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+               and isinstance(n.value, str)]  # fmt: skip
+    assert not [t for t in strings if SQL.search(t)], "holds SQL text"
 
 
 def test_only_the_store_opens_duckdb():

@@ -26,7 +26,7 @@ from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import attribute_names, cell_scores
 from cxdata.analysis.segments import latest_assignments, latest_names
-from cxdata.store import Store
+from cxdata.engine import Engine
 
 LEVELS = ("stage", "touchpoint")
 FDR_LEVEL = 0.05  # Benjamini-Hochberg's q, and the false coverage rate of the intervals
@@ -112,7 +112,7 @@ def _members(backend: ibis.BaseBackend, segment: Segment) -> ir.Table:
 
 
 def customer_cells(
-    store: Store, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
+    engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row per customer and cell: customer_id, stage (and touchpoint), score, side."""
     if level not in LEVELS:
@@ -120,7 +120,7 @@ def customer_cells(
     if a.rest:
         raise FilterError('segment A cannot be "rest"; name its conditions')
     by = [] if level == "stage" else ["touchpoint"]
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         cells = cell_scores(backend, by, filters).select("customer_id", "stage", *by, "score")
         in_a = _members(backend, a)
         side_a = cells.filter(cells.customer_id.isin(in_a.customer_id)).mutate(
@@ -240,7 +240,7 @@ def _mean(values: np.ndarray) -> float:
 
 
 def compare(
-    store: Store, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
+    engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Rows with level, n_a, n_b, mean_a, mean_b, diff, the shares and their differences,
     tested, ci_low, ci_high (Benjamini-Yekutieli adjusted, at ci_level), ci95_low, ci95_high
@@ -248,15 +248,16 @@ def compare(
     (Benjamini-Hochberg over all tested rows) and significant (the adjusted interval excludes
     0); rows with fewer than `min_customers` on a side are listed with tested = False.
     See METHOD."""
-    cells = customer_cells(store, a, b, level, filters)
-    return compare_cells(cells, level, store.settings.min_customers, store.stage_order())
+    cells = customer_cells(engine, a, b, level, filters)
+    order = engine.stage_order(cells["stage"].unique())
+    return compare_cells(cells, level, engine.settings.min_customers, order)
 
 
-def segment_label(store: Store, segment: Segment) -> str:
+def segment_label(engine: Engine, segment: Segment) -> str:
     """How the segment reads in a sentence: persona numbers become their names."""
     if segment.rest:
         return "everyone else"
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         names = latest_names(backend).to_pandas()
     by_number = {str(p): n for p, n in zip(names["persona"], names["name"], strict=True)}
     parts = [
@@ -266,9 +267,9 @@ def segment_label(store: Store, segment: Segment) -> str:
     return " & ".join(parts)
 
 
-def segment_names(store: Store) -> set[str]:
+def segment_names(engine: Engine) -> set[str]:
     """Columns a segment condition may name (attributes; persona is always allowed)."""
-    return set(attribute_names(store))
+    return set(attribute_names(engine))
 
 
 def summary(df: pd.DataFrame, a: str, b: str, level: str = "stage", most: int = 4) -> str:

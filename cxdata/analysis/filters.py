@@ -2,19 +2,21 @@
 
 Column names come from users (CLI `--where`, UI widgets), so each is checked against the
 schema: a canonical observation column or an attribute name present in the store. The
-values reach DuckDB as bound parameters: they are inserted into a temporary table of the
-query's connection, and the predicates are semi-joins against it (never SQL text).
+values reach the engine as data, never as SQL text: an Ibis memtable (`bound_values`),
+which the engine registers for the query block (DuckDB: an Arrow table registered on the
+block's connection; Spark: a DataFrame-backed temporary view, dropped when the block ends),
+and the predicates are semi-joins against it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import ibis
 import ibis.expr.types as ir
-from ibis.backends.duckdb import Backend as IbisBackend
 
 from cxdata.errors import UsageError
 
@@ -84,10 +86,10 @@ class Filters:
                 raise FilterError(f'unknown column "{name}" in "{text}"; known: {known}')
         return cls.build(columns, attributes, date_from, date_to)
 
-    def apply(self, backend: IbisBackend) -> ir.Table:
-        """The store's observations that pass every condition."""
+    def apply(self, backend: ibis.BaseBackend) -> ir.Table:
+        """The engine's observations that pass every condition."""
         obs = backend.table("observations")
-        values = self._values_table(backend)
+        values = self._values_table()
         for name, _ in self.columns:
             if name not in OBSERVATION_FILTERS:
                 raise FilterError(f'unknown observation column "{name}"')
@@ -106,20 +108,12 @@ class Filters:
             obs = obs.filter(obs.observed_at < ibis_timestamp(self.date_to + dt.timedelta(1)))
         return obs
 
-    def _values_table(self, backend: IbisBackend) -> ir.Table | None:
-        """The allowed values as a temporary table of this connection, filled with bound
-        parameters (a fresh name per call: one connection may hold several queries)."""
-        rows = [[kind, name, value]
+    def _values_table(self) -> ir.Table | None:
+        """The allowed values as one table (kind, name, value) the predicates semi-join."""
+        rows = [(kind, name, value)
                 for kind, conditions in (("column", self.columns), ("attribute", self.attributes))
                 for name, values in conditions for value in values]  # fmt: skip
-        if not rows:
-            return None
-        table = f"cx_filter_values_{next(_TABLE_NUMBERS)}"
-        backend.con.execute(
-            f"CREATE TEMP TABLE {table} (kind VARCHAR, name VARCHAR, value VARCHAR)"
-        )
-        backend.con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)  # noqa: S608
-        return backend.table(table)
+        return bound_values(("kind", "name", "value"), rows) if rows else None
 
     def describe(self) -> str:
         """One line for captions and downloads, e.g. `study=Retail; from 2026-01-01`."""
@@ -131,7 +125,12 @@ class Filters:
         return "; ".join(parts) or "all observations"
 
 
-_TABLE_NUMBERS = itertools.count()
+def bound_values(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> ir.Table:
+    """Text values as an Ibis memtable with these columns: what users chose reaches the
+    engine as data to join against, never as SQL text (each call a fresh table; the
+    engine drops it after the query block)."""
+    data = {c: [str(r[i]) for r in rows] for i, c in enumerate(columns)}
+    return ibis.memtable(data, schema={c: "string" for c in columns})
 
 
 def _allowed(values: ir.Table | None, kind: str, name: str) -> ir.Column:
@@ -140,8 +139,6 @@ def _allowed(values: ir.Table | None, kind: str, name: str) -> ir.Column:
 
 
 def ibis_timestamp(day: dt.date) -> ir.Value:
-    import ibis
-
     return ibis.timestamp(dt.datetime.combine(day, dt.time()))
 
 

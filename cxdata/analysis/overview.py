@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cxdata.analysis.order import NONE, in_journey_order
-from cxdata.store import Store
+from cxdata.engine import Engine
 
 
-def observation_counts(store: Store) -> pd.DataFrame:
+def observation_counts(engine: Engine) -> pd.DataFrame:
     """Observations and customers per study, stage and channel; stages in journey order."""
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         obs = backend.table("observations")
         expr = obs.group_by(["study", "stage", "channel"]).aggregate(
             observations=obs.count(), customers=obs.customer_id.nunique()
@@ -21,7 +21,8 @@ def observation_counts(store: Store) -> pd.DataFrame:
         df = expr.to_pandas()
     df["channel"] = df["channel"].fillna(NONE)
     df["study"] = df["study"].fillna(NONE)
-    return in_journey_order(df, store.stage_order(), ["channel"], first=["study"])
+    order = engine.stage_order(df["stage"].unique())
+    return in_journey_order(df, order, ["channel"], first=["study"])
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class FilterOptions:
     dates: tuple[dt.date, dt.date] | None
 
 
-def filter_options(store: Store) -> FilterOptions:
+def filter_options(engine: Engine) -> FilterOptions:
     """Values a user can filter on: observation columns, attributes, the date range."""
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         obs = backend.table("observations")
         columns = {
             col: sorted(

@@ -40,7 +40,7 @@ from scipy import stats
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import cell_scores
-from cxdata.store import Store
+from cxdata.engine import Engine
 
 Level = Literal["stage", "touchpoint"]
 LEVELS = ("stage", "touchpoint")
@@ -76,10 +76,10 @@ class Outcome:
         return ""
 
 
-def outcome_choices(store: Store) -> dict[str, list[str]]:
+def outcome_choices(engine: Engine) -> dict[str, list[str]]:
     """Outcome columns first, then attributes: name -> the values one may pick as the good
     outcome (empty when the column already holds numbers or yes/no)."""
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         attrs = backend.table("customer_attributes")
         df = (
             attrs.group_by(["name", "kind", "value"])
@@ -152,7 +152,7 @@ def _outcome(
 
 
 def customer_cells(
-    store: Store,
+    engine: Engine,
     outcome: str,
     positive: str | None = None,
     level: Level = "stage",
@@ -163,7 +163,7 @@ def customer_cells(
     if level not in LEVELS:
         raise FilterError(f'unknown level "{level}"; choose from: {", ".join(LEVELS)}')
     keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         spec, answers = _outcome(backend, outcome, positive)
         cells = cell_scores(backend, keys[1:], filters)
         if level == "touchpoint":
@@ -227,7 +227,7 @@ def classify(
 
 
 def priorities(
-    store: Store,
+    engine: Engine,
     outcome: str,
     positive: str | None = None,
     level: Level = "stage",
@@ -238,9 +238,10 @@ def priorities(
     """One row per stage (or touchpoint, with its stage), fix-first order: performance, n,
     importance, n_outcome, quadrant, priority, rank, low_n. `attrs` holds the method, the
     outcome and the thresholds used."""
-    cells, spec = customer_cells(store, outcome, positive, level, filters)
+    cells, spec = customer_cells(engine, outcome, positive, level, filters)
     return priorities_from_cells(
-        cells, spec, level, store.stage_order(), store.settings.min_customers,
+        cells, spec, level, engine.stage_order(cells["stage"].unique()),
+        engine.settings.min_customers,
         importance_threshold, performance_threshold,
     )  # fmt: skip
 
@@ -277,7 +278,7 @@ def newcombe(bad1: int, n1: int, bad2: int, n2: int, level: float = 0.95) -> tup
 
 
 def moments_of_truth(
-    store: Store,
+    engine: Engine,
     outcome: str,
     positive: str | None = None,
     level: Level = "stage",
@@ -286,7 +287,7 @@ def moments_of_truth(
 ) -> pd.DataFrame:
     """Per stage (or touchpoint): how much a disappointing experience there (cell score < 0)
     raises the risk of the bad outcome, with a 95% interval; largest difference first."""
-    cells, spec = customer_cells(store, outcome, positive, level, filters)
+    cells, spec = customer_cells(engine, outcome, positive, level, filters)
     return moments_from_cells(cells, spec, level, top)
 
 

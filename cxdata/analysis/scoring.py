@@ -1,4 +1,5 @@
-"""Experience scores per stage and group, computed in the engine (Ibis over the store).
+"""Experience scores per stage and group, computed in the engine (Ibis expressions over an
+`Engine`: DuckDB or Spark).
 
 Definitions (shown in the app under "How scores are computed"):
 - a customer's cell score is the sum of their interaction scores in the cell (stage x
@@ -13,18 +14,17 @@ Definitions (shown in the app under "How scores are computed"):
 
 from __future__ import annotations
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
+from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters, bound_values
 from cxdata.analysis.order import NONE, UNKNOWN, in_journey_order
 from cxdata.analysis.segments import customer_values
 from cxdata.config import Settings
-from cxdata.store import Store, journey_order
+from cxdata.engine import Engine
 
 OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
 DERIVED_DIMENSIONS = ("month", "persona")  # persona: of the latest persona model
@@ -35,15 +35,15 @@ SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_hig
 DEFINITIONS = __doc__.split('Definitions (shown in the app under "How scores are computed"):')[1]
 
 
-def attribute_names(store: Store) -> list[str]:
-    """Customer attribute and outcome names present in the store."""
-    with store.connect() as con:
-        return _attribute_names(con)
+def attribute_names(engine: Engine) -> list[str]:
+    """Customer attribute and outcome names present in the engine's data."""
+    with engine.ibis() as backend:
+        return _attribute_names(backend)
 
 
-def _attribute_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute("SELECT DISTINCT name FROM customer_attributes").fetchall()
-    return sorted(str(name) for (name,) in rows)
+def _attribute_names(backend: ibis.BaseBackend) -> list[str]:
+    names = backend.table("customer_attributes").select("name").distinct().to_pyarrow()
+    return sorted(str(name) for name in names.column("name").to_pylist())
 
 
 def check_dimensions(by: list[str], attributes: list[str]) -> None:
@@ -54,13 +54,18 @@ def check_dimensions(by: list[str], attributes: list[str]) -> None:
             raise FilterError(f'cannot group by "{name}"; choose from: {", ".join(sorted(known))}')
 
 
-def _check_names(con: duckdb.DuckDBPyConnection, by: list[str]) -> None:
-    """`check_dimensions` without reading every attribute name when all are known: an
-    attribute needs only a probe (DISTINCT over customer_attributes is ~50 ms at 10M)."""
-    fixed = {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS}
-    probe = "SELECT 1 FROM customer_attributes WHERE name = ? LIMIT 1"
-    if any(n not in fixed and not con.execute(probe, [n]).fetchall() for n in by):
-        check_dimensions(by, _attribute_names(con))  # raises, listing the choices
+def _check_names(backend: ibis.BaseBackend, by: list[str]) -> None:
+    """`check_dimensions` without reading every attribute name when all are known: only the
+    names asked for are looked up (as data, a semi-join: an unchecked name never becomes
+    query text)."""
+    asked = [n for n in by if n not in {*OBSERVATION_DIMENSIONS, *DERIVED_DIMENSIONS}]
+    if not asked:
+        return
+    wanted = bound_values(("name",), [(n,) for n in asked])
+    attrs = backend.table("customer_attributes")
+    found = attrs.filter(attrs.name.isin(wanted.name)).select("name").distinct().to_pyarrow()
+    if set(asked) - set(found.column("name").to_pylist()):
+        check_dimensions(by, _attribute_names(backend))  # raises, listing the choices
 
 
 def _customer_level(name: str) -> bool:
@@ -122,18 +127,18 @@ def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_F
 
 
 def stage_scores(
-    store: Store, by: list[str] | None = None, filters: Filters = NO_FILTERS
+    engine: Engine, by: list[str] | None = None, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row per stage (x each grouping value) with the fields in SCORE_FIELDS, stages in
     journey order."""
     by = list(by or [])
-    # One connection for the name check, the query and the stage order: each DuckDB open
-    # starts with a cold buffer pool.
-    with store.connect() as con:
-        _check_names(con, by)
-        df = score_expr(store.ibis_on(con), by, filters).to_pandas()
-        order = journey_order(con, df["stage"].unique())
-    return finish(df, by, order, store.settings)
+    # One query block for the name check, the query and the stage order: on DuckDB each
+    # open of the file starts with a cold buffer pool.
+    with engine.ibis() as backend:
+        _check_names(backend, by)
+        df = score_expr(backend, by, filters).to_pandas()
+        order = engine.stage_order(df["stage"].unique())
+    return finish(df, by, order, engine.settings)
 
 
 def finish(df: pd.DataFrame, by: list[str], order: list[str], cfg: Settings) -> pd.DataFrame:
@@ -162,9 +167,9 @@ def headline(scores: pd.DataFrame) -> dict[str, object]:
     return {"best": ranked.iloc[-1].to_dict(), "worst": ranked.iloc[0].to_dict()}
 
 
-def totals(store: Store, filters: Filters = NO_FILTERS) -> dict[str, int]:
+def totals(engine: Engine, filters: Filters = NO_FILTERS) -> dict[str, int]:
     """Observations and distinct customers within the filters (the headline counts)."""
-    with store.ibis() as backend:
+    with engine.ibis() as backend:
         obs = filters.apply(backend)
         row = obs.aggregate(observations=obs.count(), customers=obs.customer_id.nunique())
         df = row.to_pandas()
@@ -176,7 +181,7 @@ CELL_COLUMNS = ["customer_id", "touchpoint", "channel", "interaction", "score", 
 
 
 def cell_observations(
-    store: Store,
+    engine: Engine,
     filters: Filters,
     stage: str,
     by: str | None = None,
@@ -185,12 +190,12 @@ def cell_observations(
 ) -> pd.DataFrame:
     """The observations behind one heatmap cell, most negative first, with their notes."""
     dims = [by] if by else []
-    with store.connect() as con:
-        _check_names(con, dims)
-        backend = store.ibis_on(con)
+    with engine.ibis() as backend:
+        _check_names(backend, dims)
         obs = _with_dimensions(backend, filters.apply(backend), dims)
-        obs = obs.filter(obs.stage == stage)
+        cell = bound_values(("stage", "value"), [(stage, "" if value is None else value)])
+        obs = obs.filter(obs.stage.isin(cell.stage))
         if by:
-            obs = obs.filter(obs[by].cast("string") == value)  # NONE/UNKNOWN filled above
+            obs = obs.filter(obs[by].cast("string").isin(cell.value))  # NONE/UNKNOWN filled
         expr = obs.select(*CELL_COLUMNS).order_by(["score", "observed_at"]).limit(limit)
         return expr.to_pandas()

@@ -24,10 +24,11 @@ from cxdata.analysis.segments import latest_names
 from cxdata.app import actions
 from cxdata.app.auth import Principal
 from cxdata.config import APP_KEEP_OPEN_S, Settings
+from cxdata.engine import DuckDBEngine, Engine
 from cxdata.ingest import IngestError, IngestResult, parse_mapping
 from cxdata.personas.models import latest_model_id
 from cxdata.sample.load import load_sample
-from cxdata.store import Store, version_cache
+from cxdata.store import Store
 
 if TYPE_CHECKING:
     from cxdata.personas.models import PersonaModel
@@ -47,6 +48,17 @@ def _store(db_path: str) -> Store:
 def store() -> Store:
     """The store for this process (the database file named by the settings)."""
     return _store(str(Settings.from_env().db_path))
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(db_path: str) -> Engine:
+    """Where the pages' analysis runs: the process's store itself (DuckDB)."""
+    return DuckDBEngine(_store(db_path))
+
+
+def engine() -> Engine:
+    """The engine for this process: what every analysis of the pages reads."""
+    return _engine(str(Settings.from_env().db_path))
 
 
 _offered: set[tuple[Path, int]] = set()
@@ -74,7 +86,7 @@ def ensure_data(s: Store, actor: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def counts(db_path: str, version: str) -> pd.DataFrame:
-    return observation_counts(_store(db_path))
+    return observation_counts(_engine(db_path))
 
 
 @dataclass
@@ -112,27 +124,26 @@ def preview(
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def options(db_path: str, version: str) -> FilterOptions:
-    return filter_options(_store(db_path))
+    return filter_options(_engine(db_path))
 
 
 @st.cache_data(show_spinner="Computing scores…", max_entries=64)
 def scores(db_path: str, version: str, by: tuple[str, ...], filters: Filters) -> pd.DataFrame:
     """Stage scores, cached per data version (which covers persona models and names),
     grouping and filters."""
-    return stage_scores(_store(db_path), list(by), filters)
+    return stage_scores(_engine(db_path), list(by), filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def totals(db_path: str, version: str, filters: Filters) -> dict[str, int]:
-    return scoring_totals(_store(db_path), filters)
+    return scoring_totals(_engine(db_path), filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def segment_choices(db_path: str, version: str) -> list[str]:
     """Personas (when a model exists), customer attributes, then study and channel."""
-    s = _store(db_path)
-    personas = ["persona"] if latest_model_id(s) is not None else []
-    return [*personas, *attribute_names(s), "study", "channel"]
+    personas = ["persona"] if latest_model_id(_store(db_path)) is not None else []
+    return [*personas, *attribute_names(_engine(db_path)), "study", "channel"]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -147,7 +158,7 @@ def personas(db_path: str, version: str) -> tuple[PersonaModel | None, bool]:
 
 def refresh_version(s: Store) -> str:
     """Read the data version once per run (the router does it); pages use `data_version`."""
-    version = version_cache.data_version(s)
+    version = _engine(str(s.path)).data_version()
     st.session_state["data_version"] = version
     return version
 
@@ -172,7 +183,7 @@ def touchpoint_order(
 def persona_names(db_path: str, version: str) -> pd.DataFrame:
     """The latest model's persona numbers and names, once per data version (which covers
     them), not once per segment picker and rerun."""
-    with _store(db_path).ibis() as backend:
+    with _engine(db_path).ibis() as backend:
         return latest_names(backend).order_by("persona").to_pandas()
 
 
@@ -180,7 +191,7 @@ def persona_names(db_path: str, version: str) -> pd.DataFrame:
 def comparison(
     db_path: str, version: str, a: Segment, b: Segment, level: str, filters: Filters
 ) -> pd.DataFrame:
-    return compare(_store(db_path), a, b, level, filters)
+    return compare(_engine(db_path), a, b, level, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -189,7 +200,7 @@ def priority_outcomes(db_path: str, version: str) -> dict[str, list[str]]:
     (empty when the column holds numbers or yes/no); cached per data version."""
     from cxdata.analysis.priorities import outcome_choices
 
-    return outcome_choices(_store(db_path))
+    return outcome_choices(_engine(db_path))
 
 
 @st.cache_data(show_spinner="Computing priorities…", max_entries=32)
@@ -201,9 +212,10 @@ def _priority_results(
     two small tables are kept. The moments are None, with the reason, for numeric outcomes."""
     from cxdata.analysis import priorities as p
 
-    s, by = _store(db_path), cast("p.Level", level)  # customer_cells refuses other levels
-    cells, spec = p.customer_cells(s, outcome, positive, by, filters)
-    table = p.priorities_from_cells(cells, spec, by, s.stage_order(), s.settings.min_customers)
+    e, by = _engine(db_path), cast("p.Level", level)  # customer_cells refuses other levels
+    cells, spec = p.customer_cells(e, outcome, positive, by, filters)
+    order = e.stage_order(cells["stage"].unique())
+    table = p.priorities_from_cells(cells, spec, by, order, e.settings.min_customers)
     reason = p.no_moments_reason(spec)
     moments = None if reason else p.moments_from_cells(cells, spec, by)
     return table, moments, reason

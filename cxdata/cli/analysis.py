@@ -10,6 +10,7 @@ from cxdata.cli.common import (
     command,
     fail,
     filters_of,
+    open_engine,
     open_store,
     print_json_rows,
     print_table,
@@ -65,8 +66,8 @@ def scores(args: argparse.Namespace) -> int:
     by = [b.strip() for b in args.by.split(",") if b.strip()]
     if not by or by[0] != "stage":
         return fail('--by starts with "stage", e.g. --by stage,touchpoint')
-    store = open_store(args)
-    df = stage_scores(store, by[1:], filters_of(store, args))
+    engine = open_engine(args)
+    df = stage_scores(engine, by[1:], filters_of(engine, args))
     if args.format == "json":
         print_json_rows(df)
     elif args.format == "csv":
@@ -79,10 +80,10 @@ def scores(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     from cxdata.analysis.compare import Segment, compare, segment_label, segment_names, summary
 
-    store = open_store(args)
-    allowed = segment_names(store)
+    engine = open_engine(args)
+    allowed = segment_names(engine)
     a, b = Segment.parse(args.a, allowed), Segment.parse(args.b, allowed)
-    df = compare(store, a, b, args.by)
+    df = compare(engine, a, b, args.by)
     if args.json:
         print_json_rows(df)
         return 0
@@ -90,16 +91,16 @@ def compare(args: argparse.Namespace) -> int:
                "ci_level", "ci95_low", "ci95_high", "p_value", "q_value",
                "significant"]  # fmt: skip
     print_table(df[columns])
-    print(summary(df, segment_label(store, a), segment_label(store, b), args.by))
+    print(summary(df, segment_label(engine, a), segment_label(engine, b), args.by))
     return 0
 
 
 def priorities(args: argparse.Namespace) -> int:
     from cxdata.analysis.priorities import moments_of_truth, priorities
 
-    store = open_store(args)
-    df = priorities(store, args.outcome, args.positive, args.level)
-    moments = moments_of_truth(store, args.outcome, args.positive, args.level)
+    engine = open_engine(args)
+    df = priorities(engine, args.outcome, args.positive, args.level)
+    moments = moments_of_truth(engine, args.outcome, args.positive, args.level)
     if args.json:
         print_json_rows(df)
         return 0

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cxdata.analysis.filters import Filters
+    from cxdata.engine import Engine
     from cxdata.store import Store
 
 
@@ -45,11 +46,18 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store.open(Settings.from_env(db_path=args.db))
 
 
-def filters_of(store: Store, args: argparse.Namespace) -> Filters:
+def open_engine(args: argparse.Namespace) -> Engine:
+    """Where an analysis command runs: the store (DuckDB)."""
+    from cxdata.engine import DuckDBEngine
+
+    return DuckDBEngine(open_store(args))
+
+
+def filters_of(engine: Engine, args: argparse.Namespace) -> Filters:
     from cxdata.analysis.filters import Filters
     from cxdata.analysis.scoring import attribute_names
 
-    return Filters.parse(args.where, set(attribute_names(store)))
+    return Filters.parse(args.where, set(attribute_names(engine)))
 
 
 def print_json_rows(df: pd.DataFrame) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters
+from cxdata.engine import Engine
 from cxdata.personas.estimator import PersonaFinder, PersonaSettings, Progress
 from cxdata.personas.features import Features, customer_features
 from cxdata.personas.models import FittedModel, PersonaModel, save_model
@@ -38,14 +39,20 @@ def discover(
     if len(features.frame) < max(settings.k_range[1], settings.k or 0) * 5:
         raise StoreError(f"Too few customers ({len(features.frame)}) to look for personas.")
     finder = settings.finder().fit(features.frame, progress=progress)
-    outcomes = store.query_df(
-        "SELECT customer_id, name, number FROM customer_attributes WHERE kind = 'outcome'"
-    )
+    outcomes = _outcomes(store)
     profiles = _profiles(features, finder, outcomes)
     customers = pd.DataFrame({"customer_id": features.frame.index, "persona": finder.labels_})
     fitted = FittedModel(dataclasses.asdict(settings), features.groups, finder.k_,
                          finder.diagnostics_, finder.explanation_, profiles)  # fmt: skip
     return save_model(store, fitted, customers, actor=actor)
+
+
+def _outcomes(engine: Engine) -> pd.DataFrame:
+    """customer_id, name, number of every outcome answer (for the personas' outcome rates)."""
+    with engine.ibis() as backend:
+        attrs = backend.table("customer_attributes")
+        answers = attrs.filter(attrs.kind == "outcome")
+        return answers.select("customer_id", "name", "number").to_pandas()
 
 
 def _profiles(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from cxdata.analysis.filters import NO_FILTERS, Filters
-from cxdata.store import Store
+from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
+from cxdata.engine import Engine
 
 MAX_CATEGORIES = 12
 
@@ -25,13 +25,18 @@ def feature_name(prefix: str, value: str) -> str:
     return f"{prefix}__{re.sub(r'[^0-9A-Za-z]+', '_', value).strip('_')}"
 
 
-def default_attributes(store: Store) -> list[str]:
+def default_attributes(engine: Engine) -> list[str]:
     """Attributes (not outcomes) with 2..MAX_CATEGORIES values, or numeric ones."""
-    df = store.query_df(
-        "SELECT name, count(DISTINCT value) AS n, bool_and(number IS NOT NULL) AS numeric "
-        "FROM customer_attributes WHERE kind = 'attribute' AND name NOT IN "
-        "(SELECT name FROM customer_attributes WHERE kind = 'outcome') GROUP BY name ORDER BY name"
-    )
+    with engine.ibis() as backend:
+        attrs = backend.table("customer_attributes")
+        outcomes = attrs.filter(attrs.kind == "outcome").name
+        mine = attrs.filter((attrs.kind == "attribute") & ~attrs.name.isin(outcomes))
+        df = (
+            mine.group_by("name")
+            .aggregate(n=mine.value.nunique(), numeric=mine.number.notnull().all())
+            .order_by("name")
+            .to_pandas()
+        )
     keep = df[(df["numeric"]) | ((df["n"] >= 2) & (df["n"] <= MAX_CATEGORIES))]
     return [str(n) for n in keep["name"]]
 
@@ -48,13 +53,13 @@ class Features:
 
 
 def customer_features(
-    store: Store, attributes: list[str] | None = None, filters: Filters = NO_FILTERS
+    engine: Engine, attributes: list[str] | None = None, filters: Filters = NO_FILTERS
 ) -> Features:
-    """Stage scores and counts, channel shares (stage order as in the store) and the chosen
+    """Stage scores and counts, channel shares (stages in journey order) and the chosen
     attributes (default: `default_attributes`)."""
-    attributes = default_attributes(store) if attributes is None else attributes
-    stages = store.stats()["stages"]
-    with store.ibis() as backend:
+    attributes = default_attributes(engine) if attributes is None else attributes
+    with engine.ibis() as backend:
+        stages = _observed_stages(engine, backend)
         obs = filters.apply(backend)
         seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
         channels = sorted(str(c) for c in seen["channel"])
@@ -75,13 +80,9 @@ def customer_features(
         wide = obs.group_by("customer_id").aggregate(**metrics)
         df = wide.to_pandas().set_index("customer_id").sort_index()
         numeric_attrs, categorical = _attribute_columns(backend, attributes)
+        if attributes:
+            values = _attribute_values(backend, attributes)
     if attributes:
-        values = store.query_df(
-            "SELECT customer_id, name, min(value) AS value, min(number) AS number "
-            "FROM customer_attributes WHERE kind = 'attribute' AND list_contains($names, name) "
-            "GROUP BY ALL",
-            {"names": attributes},
-        )
         for name in attributes:
             rows = values[values["name"] == name].set_index("customer_id")
             column = "number" if name in numeric_attrs else "value"
@@ -91,6 +92,26 @@ def customer_features(
     numeric += [feature_name("attr", n) for n in numeric_attrs]
     groups = {"numeric": numeric, "categorical": [feature_name("attr", n) for n in categorical]}
     return Features(df, groups, source)
+
+
+def _observed_stages(engine: Engine, backend: ibis.BaseBackend) -> list[str]:
+    """The stages with observations (all of them, whatever the filters), in journey order."""
+    obs = backend.table("observations")
+    observed = set(obs.select("stage").distinct().to_pandas()["stage"].astype(str))
+    return [s for s in engine.stage_order(observed) if s in observed]
+
+
+def _attribute_values(backend: ibis.BaseBackend, attributes: list[str]) -> pd.DataFrame:
+    """customer_id, name, value, number: one row per customer and chosen attribute (the
+    smallest value when a customer has several)."""
+    attrs = backend.table("customer_attributes")
+    names = bound_values(("name",), [(a,) for a in attributes])
+    chosen = attrs.filter((attrs.kind == "attribute") & attrs.name.isin(names.name))
+    return (
+        chosen.group_by(["customer_id", "name"])
+        .aggregate(value=chosen.value.min(), number=chosen.number.min())
+        .to_pandas()
+    )
 
 
 def _attribute_columns(

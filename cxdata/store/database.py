@@ -257,10 +257,11 @@ class Store:
             "mapping, warnings FROM batches ORDER BY batch_id DESC"
         )
 
-    def stage_order(self) -> list[str]:
-        """Known stages in journey order (see `journey_order`)."""
+    def stage_order(self, present: Iterable[str] | None = None) -> list[str]:
+        """Known stages in journey order (see `journey_order`; `present`: the stages that
+        must be placed, usually all named by the framework, so no observation is read)."""
         with self.connect() as con:
-            return journey_order(con)
+            return journey_order(con, present)
 
     def stats(self) -> dict[str, Any]:
         """Headline counts: observations, customers, batches and stages in journey order."""
