@@ -114,3 +114,15 @@ def test_a_row_without_optional_values_leaves_every_page_working(sample_db, tmp_
     assert list(none.n_customers) == [1] and list(none.label) == ["+1.00 (low n)"]
     unknown = by_tier[(by_tier.stage == "Purchase") & (by_tier.row == "(unknown)")]
     assert list(unknown.n_customers) == [1]
+
+
+def test_a_misspelt_setting_stops_the_app_with_a_message(app_db, monkeypatch):
+    monkeypatch.setenv("CXDATA_TEAM_MODE", "ture")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert [shown(e.value) for e in at.error] == [
+        "Cannot use CXDATA_TEAM_MODE='ture': team_mode accepts true or false "
+        "(also 1/0, yes/no, on/off)."
+    ]
+    assert not at.metric and not at.get("vega_lite_chart")  # nothing else, no data
