@@ -55,6 +55,7 @@ ROLES_TOML = """
 [roles]
 "@example.org" = "viewer"
 "ana@partner.net" = "analyst"
+"eve@example.org" = "analyst"
 "rui@example.org" = "researcher"
 "ada@cx-admin.com" = "admin"
 """
@@ -136,11 +137,12 @@ def app_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def provider(app_port) -> Iterator[Provider]:
+def provider(app_port, tmp_path_factory) -> Iterator[Provider]:
     """oidc-provider on localhost (a site of its own, like a real identity provider), with
     the app at 127.0.0.1:app_port as its one confidential client."""
     _npm_ci()
     secret = secrets.token_urlsafe(24)
+    errors = tmp_path_factory.mktemp("oidc_provider") / "stderr.log"
     proc = subprocess.Popen(
         [
             str(NODE),
@@ -153,13 +155,13 @@ def provider(app_port) -> Iterator[Provider]:
             "--session-ttl=900",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors.open("w"),
         text=True,
     )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
-        assert first, "the OpenID Connect provider did not start"
+        assert first, f"the OpenID Connect provider did not start:\n{errors.read_text()}"
         started = json.loads(first)
         running = Provider(started["issuer"], started["metadata"], "cxdata", secret)
 
@@ -298,16 +300,24 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def idle(page) -> None:
+    """Wait until the app's script run has finished (Streamlit marks it on stApp) and the
+    browser has drawn what it sent."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+    page.wait_for_timeout(700)
+
+
 def settle(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for()
-    page.wait_for_timeout(1000)
+    idle(page)
 
 
 def heatmaps_shown(page) -> None:
     """Wait for the Journey heatmaps page with its data (the first page of a viewer)."""
     page.get_by_role("heading", name="Journey heatmaps", exact=True).wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
-    page.wait_for_timeout(1000)
+    idle(page)
 
 
 def open_login_form(page, app: App):
@@ -410,7 +420,7 @@ def refused(page, menu_kept: bool = False) -> str:
     """The text of the app's refusal screen, checked to show nothing but the refusal (in a
     session that had a menu, Streamlit keeps showing its links: `menu_kept`)."""
     page.locator('[data-testid="stAlert"]').first.wait_for()
-    page.wait_for_timeout(1500)
+    idle(page)
     assert titles(page) == ["cxdata"]
     assert menu_kept or menu(page) == []
     assert data_shown(page) == 0
@@ -456,7 +466,7 @@ def test_each_role_sees_exactly_its_pages_and_actions(page, app, role):
         page.locator('[data-testid="stSidebarNav"] a', has_text=label).click()
         page.wait_for_url(app.url + ("" if path == mine[0][0] else path))
         page.get_by_role("heading", name=title, exact=True).wait_for()
-        page.wait_for_timeout(2500)  # let charts and download buttons finish
+        idle(page)
         assert titles(page) == [title], path
         assert page.locator('[data-testid="stException"]').count() == 0, path
         assert downloads(page) == (0 if role == "viewer" else n_downloads), path
@@ -479,7 +489,7 @@ def test_a_forbidden_page_by_direct_url_is_refused(page, app, role, path, title)
     page.goto(app.url + path)
     dialog = page.get_by_role("dialog")
     assert "The page that you have requested does not seem to exist." in dialog.inner_text()
-    page.wait_for_timeout(1500)
+    idle(page)
     shot(page, f"06_{role}_direct_url_{path}")
     assert page.url == app.url  # the role's own first page instead
     assert title not in titles(page)
@@ -582,19 +592,21 @@ def test_log_out_ends_the_session_and_back_shows_no_data(page, app, provider):
     app_pages_seen = 0
     for step in range(3):  # back through the provider's sign-out page to the data page
         page.go_back()
-        page.wait_for_timeout(3000)
-        shot(page, f"11_back_{step}")
-        assert data_shown(page) == 0, page.url
+        assert data_shown(page) == 0, page.url  # nothing kept from before (no cached page)
         if page.url.startswith(app.url):
             app_pages_seen += 1
             page.get_by_role("button", name="Log in").wait_for()
+            idle(page)
+        shot(page, f"11_back_{step}")
+        assert data_shown(page) == 0, page.url
     assert app_pages_seen >= 2
     assert not has_session(page)
 
 
 def test_an_expired_login_asks_for_login_again(page, app, provider):
     """Eve's ID token lasts 40 s (users.json). Streamlit's own cookie would last 30 days; the
-    app reads the token's expiry from st.user and asks for a new login once it has passed."""
+    app reads the token's expiry from st.user and asks for a new login once it has passed,
+    and a download button still on her screen makes no file any more."""
     mark = len(provider.events)
     login(page, app, "eve@example.org")
     heatmaps_shown(page)
@@ -602,9 +614,18 @@ def test_an_expired_login_asks_for_login_again(page, app, provider):
     expires = issued + USERS["eve@example.org"]["id_token_ttl"]
     page.reload()  # before it expires a reload shows the data
     heatmaps_shown(page)
+    csv = page.get_by_role("button", name="Data (CSV)").first
+    with page.expect_download():  # and the download buttons work
+        csv.click()
     assert time.time() < expires, "too slow to check the login before it expired"
     assert data_shown(page) > 0
     time.sleep(max(0.0, expires - time.time()) + 1)
+    files: list[object] = []
+    page.on("download", lambda d: files.append(d))
+    csv.click()
+    page.wait_for_timeout(4000)
+    assert files == []
+    assert "Your login has expired. Log in again." in app.log.read_text()
     page.locator('[data-testid="stSidebarNav"] a', has_text="Priorities").click()
     assert re.fullmatch(
         r"Your login has expired\. Log in again\. \(It expired at \d\d:\d\d:\d\d UTC\.\)",

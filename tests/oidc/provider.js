@@ -42,8 +42,9 @@ const seconds = (name) => {
   return value;
 };
 
-// [{sub, email, email_verified, name, password, id_token_ttl?}]: sub is the stable, opaque id a real provider
-// gives; the e-mail and whether it is verified are claims, as at Google, Entra ID or Keycloak.
+// [{sub, email, email_verified, name, password, id_token_ttl?}]: sub is the stable, opaque id
+// a real provider gives; the e-mail and whether it is verified are claims, as at Google, Entra
+// ID or Keycloak; id_token_ttl (seconds) overrides --id-token-ttl for that user.
 const USERS = JSON.parse(readFileSync(opt.users, 'utf8'));
 const bySub = new Map(USERS.map((u) => [u.sub, u]));
 
