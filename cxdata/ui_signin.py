@@ -73,7 +73,7 @@ def _team_member(
     email = user.get("email")
     return team_principal(
         email if isinstance(email, str) else None,
-        rules or role_rules(settings),
+        rules if rules is not None else role_rules(settings),
         user.get("email_verified"),
     )
 
