@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,36 @@ def shown(value: str) -> str:
     import re
 
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", value).replace("\u2060", "")
+
+
+@pytest.fixture(scope="session")
+def discovery_url() -> Iterator[str]:
+    """The address of an OpenID Connect discovery document served on 127.0.0.1, for AppTests
+    of the login screen (which checks that the provider answers before offering a login)."""
+    server = HTTPServer(("127.0.0.1", 0), _Discovery)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/.well-known/openid-configuration"
+    server.shutdown()
+    server.server_close()
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        issuer = f"http://127.0.0.1:{self.server.server_port}"
+        body = json.dumps(
+            {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/auth",
+                "token_endpoint": f"{issuer}/token",
+                "jwks_uri": f"{issuer}/jwks",
+            }
+        ).encode()
+        found = self.path == "/.well-known/openid-configuration"
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body if found else b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -67,11 +67,27 @@ def team(tmp_path, monkeypatch, template):
     return db
 
 
+AUTH: dict[str, str] = {}  # a complete [auth] section (see `auth_section`)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def auth_section(discovery_url):
+    """[auth] as st.login needs it; its provider's metadata is served on 127.0.0.1 (the login
+    itself is tested against a real provider in test_oidc.py)."""
+    AUTH.update(
+        redirect_uri="http://localhost:8501/oauth2callback",
+        cookie_secret="not-used-by-apptest",
+        client_id="cxdata",
+        client_secret="not-used-by-apptest",
+        server_metadata_url=discovery_url,
+    )
+
+
 def _run(user: dict[str, object], script: str = "dashboard.py") -> AppTest:
     """A run as `user` (what st.user holds), with an [auth] section in the secrets."""
     at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
     at.user = user
-    at.secrets = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback"}}
+    at.secrets = {"auth": dict(AUTH)}
     return at.run()
 
 

@@ -4,6 +4,11 @@ trusted from the session; pages start with `guard`."""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +52,99 @@ def principal() -> Principal:
     return _team_member(settings, st.user.to_dict()) if settings.team_mode else LOCAL
 
 
-def _team_member(settings: Settings, user: dict[str, Any]) -> Principal:
+def principal_when_called() -> Callable[[], Principal]:
+    """This run's principal, resolved again each time the result is called: for work done
+    after the run, outside it (a download button's file is made when it is clicked), so a
+    role taken away or a login expired meanwhile is refused then (PermissionDenied)."""
+    settings = Settings.from_env()
+    if not settings.team_mode:
+        return lambda: LOCAL
+    user = st.user.to_dict()
+    return lambda: _team_member(settings, user, load_roles(settings.roles_file))
+
+
+def _team_member(
+    settings: Settings, user: dict[str, Any], rules: RoleRules | None = None
+) -> Principal:
     """Team mode's principal for `st.user` (read once per caller)."""
     if not user.get("is_logged_in"):
         raise PermissionDenied("You are not logged in.")
+    if _expired_at(user):
+        raise PermissionDenied(_EXPIRED)
     email = user.get("email")
     return team_principal(
         email if isinstance(email, str) else None,
-        role_rules(settings),
+        rules if rules is not None else role_rules(settings),
         user.get("email_verified"),
     )
+
+
+_EXPIRED = "Your login has expired. Log in again."
+
+
+def _expired_at(user: dict[str, Any]) -> datetime | None:
+    """When the login's ID token expired, or None while it is valid. Streamlit keeps its
+    identity cookie for 30 days whatever the provider said, so the token's `exp` claim (which
+    `st.user` holds) decides how long a login lasts."""
+    exp = user.get("exp")
+    if isinstance(exp, int | float) and exp <= time.time():
+        return datetime.fromtimestamp(exp, UTC)
+    return None
 
 
 def _auth_configured() -> bool:
     """Whether .streamlit/secrets.toml has the [auth] section st.login needs."""
     return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+
+
+def _auth_problem(provider: str) -> str | None:
+    """What keeps the login from working, or None: an [auth] section with every key st.login
+    needs, whose provider publishes its OpenID Connect metadata. Team mode shows nothing else
+    until this is fixed (it never falls back to local mode)."""
+    if not _auth_configured():
+        return (
+            "Team mode is on but no login is configured: add an [auth] section to "
+            ".streamlit/secrets.toml (see README, Team mode)."
+        )
+    auth = st.secrets["auth"].to_dict()
+    section = auth.get(provider, {}) if provider else auth
+    name = f"[auth.{provider}]" if provider else "[auth]"
+    missing = [key for key in ("redirect_uri", "cookie_secret") if not auth.get(key)] + [
+        key
+        for key in ("client_id", "client_secret", "server_metadata_url")
+        if not isinstance(section, dict) or not section.get(key)
+    ]
+    if missing:
+        return (
+            f"Team mode is on but the login is not fully configured: {name} in "
+            f".streamlit/secrets.toml lacks {', '.join(missing)} (see README, Team deployment)."
+        )
+    return _provider_problem(str(section["server_metadata_url"]))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _provider_problem(url: str) -> str | None:
+    """Why the provider's discovery document cannot be used, or None (asked again after 30 s)."""
+    try:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("not an http(s) address")
+        with urllib.request.urlopen(url, timeout=5) as response:
+            metadata = json.loads(response.read(1_000_000))
+        missing = [
+            key
+            for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+            if not isinstance(metadata, dict) or key not in metadata
+        ]
+        reason = f"its answer lacks {', '.join(missing)}" if missing else ""
+    except (OSError, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    if not reason:
+        return None
+    return (
+        f"Team mode is on but the login provider cannot be used: server_metadata_url = {url} "
+        f"in .streamlit/secrets.toml ({reason}). Check that address and that this server can "
+        "reach it (see README, Team deployment)."
+    )
 
 
 def sign_in() -> Principal:
@@ -71,15 +154,17 @@ def sign_in() -> Principal:
     if not settings.team_mode:
         return LOCAL
     user = st.user.to_dict()
-    if not user.get("is_logged_in"):
+    expired = _expired_at(user) if user.get("is_logged_in") else None
+    if not user.get("is_logged_in") or expired:
         st.title("cxdata")
-        if not _auth_configured():
-            st.error(
-                "Team mode is on but no login is configured: add an [auth] section to "
-                ".streamlit/secrets.toml (see README, Team mode)."
-            )
+        problem = _auth_problem(settings.auth_provider)
+        if problem:
+            st.error(md(problem))
             st.stop()
-        st.info("Log in with your organisation account to see the dashboard.")
+        if expired:
+            st.warning(f"{_EXPIRED} (It expired at {expired:%H:%M:%S} UTC.)")
+        else:
+            st.info("Log in with your organisation account to see the dashboard.")
         provider = settings.auth_provider or None
         st.button("Log in", type="primary", key="auth_login", on_click=st.login, args=(provider,))
         st.stop()

@@ -26,15 +26,16 @@ def selected_cells(event: object) -> list[dict[str, str]]:
 
 def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
     """CSV of the data (formula-safe), the chart as SVG and PNG, for roles that may export;
-    files are made only when a button is clicked, so reruns stay fast."""
-    who = signin.principal()
-    if not who.can(Action.EXPORT):
+    files are made only when a button is clicked (so reruns stay fast), and the role is
+    checked again then."""
+    if not signin.principal().can(Action.EXPORT):
         return
+    who = signin.principal_when_called()
     c1, c2, c3, _ = st.columns([1, 1, 1, 3])
     buttons = [
-        (c1, "Data (CSV)", lambda: actions.export_csv(who, table), "csv", "text/csv"),
-        (c2, "Chart (SVG)", lambda: actions.export_svg(who, chart), "svg", "image/svg+xml"),
-        (c3, "Chart (PNG)", lambda: actions.export_png(who, chart), "png", "image/png"),
+        (c1, "Data (CSV)", lambda: actions.export_csv(who(), table), "csv", "text/csv"),
+        (c2, "Chart (SVG)", lambda: actions.export_svg(who(), chart), "svg", "image/svg+xml"),
+        (c3, "Chart (PNG)", lambda: actions.export_png(who(), chart), "png", "image/png"),
     ]
     for column, label, make, ext, mime in buttons:
         column.download_button(
@@ -43,10 +44,11 @@ def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
 
 
 def csv_download(label: str, table: Callable[[], pd.DataFrame], file_name: str, key: str) -> None:
-    """One CSV download button (formula-safe), shown only to roles that may export."""
-    who = signin.principal()
-    if who.can(Action.EXPORT):
-        st.download_button(label, lambda: actions.export_csv(who, table()), file_name,
+    """One CSV download button (formula-safe), shown only to roles that may export (the
+    role is checked again when it is clicked)."""
+    if signin.principal().can(Action.EXPORT):
+        who = signin.principal_when_called()
+        st.download_button(label, lambda: actions.export_csv(who(), table()), file_name,
                            "text/csv", key=key, on_click="ignore")  # fmt: skip
 
 
