@@ -21,7 +21,7 @@ n: customers with an answer; customers without a value of --by form the "(unknow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "outcomes", "Outcome KPIs per group: rate, NPS or mean, with confidence intervals.")
+    p = command(sub, "outcomes", "Outcome KPIs per group: rate, NPS or mean, with intervals.")
     p.epilog = OUTCOMES_HELP
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--by", help="Group by persona, an attribute, study, channel, "
