@@ -4,12 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
-from cxdata.app import data, signin, views, widgets
+from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.tables import default_segment
 
-signin.guard(Action.VIEW_HEATMAPS)
+principal = signin.guard(Action.VIEW_HEATMAPS)
 store = data.store()
 cfg = store.settings
 db, version = str(store.path), data.data_version()
@@ -31,9 +31,35 @@ c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f
 c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
 
 stages = list(overall["stage"])
+model, stale = data.personas(db, version)
+if model is not None and stale:
+    st.warning(
+        f"The persona model ({model.model_id}) is older than the data: batches were added or "
+        "removed since it was fitted, so new customers have no persona yet."
+    )
+    if principal.can(Action.FIT_PERSONAS) and st.button(
+        "Find personas again", key="heatmap_refit", help="A new model with the same settings"
+    ):
+        bar = st.progress(0.0, "Finding personas…")
+        found = actions.fit_personas(
+            principal,
+            store,
+            data.persona_settings(model),
+            progress=lambda f, m: bar.progress(min(f, 1.0), m),
+        )
+        bar.empty()
+        st.session_state["heatmap_flash"] = f"Found {found.k} personas (model {found.model_id})."
+        st.rerun()
+if flash := st.session_state.pop("heatmap_flash", None):
+    st.success(flash)
 segments = data.segment_choices(db, version)
+opts = data.options(db, version)
+value_counts = {n: len(v) for n, v in {**opts.attributes, **opts.columns}.items()}
 segment = st.selectbox(
-    "Segment customers by", segments, key="heatmap_segment", index=default_segment(segments)
+    "Segment customers by",
+    segments,
+    key="heatmap_segment",
+    index=default_segment(segments, value_counts),
 )
 by_segment = data.scores(db, version, (segment,), filters)
 by_touchpoint = data.scores(db, version, ("touchpoint",), filters)

@@ -30,9 +30,10 @@ from cxdata.analysis.segments import customer_values
 from cxdata.analysis.units import counted_once, double_coded
 from cxdata.config import Settings
 from cxdata.engine import Engine
+from cxdata.store.schema import PERIODS
 
 OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
-DERIVED_DIMENSIONS = ("month", "persona")  # persona: of the latest persona model
+DERIVED_DIMENSIONS = (*PERIODS, "persona")  # persona: of the latest persona model
 SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_high",
                 "mean_positive", "mean_negative", "delight_share", "disappointment_share",
                 "net_experience", "verdict", "low_n"]  # fmt: skip
@@ -75,17 +76,29 @@ def _check_names(backend: ibis.BaseBackend, by: list[str]) -> None:
 
 def _customer_level(name: str) -> bool:
     """Personas and attributes describe customers; the other dimensions each observation."""
-    return name not in (*OBSERVATION_DIMENSIONS, "month")
+    return name not in (*OBSERVATION_DIMENSIONS, *PERIODS)
+
+
+def period_of(observed_at: ir.TimestampValue, period: str) -> ir.StringValue:
+    """The period label of a timestamp: 2026-03 (month), 2026-Q1 (quarter), 2026 (year)."""
+    year = observed_at.year().cast("string")
+    if period == "observed_month":
+        return observed_at.strftime("%Y-%m")
+    if period == "observed_quarter":
+        return year.concat("-Q", observed_at.quarter().cast("string"))
+    if period == "observed_year":
+        return year
+    raise FilterError(f'unknown period "{period}"; choose from: {", ".join(PERIODS)}')
 
 
 def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) -> ir.Table:
-    """Add one column per grouping dimension: month from the observation time, customer-level
+    """Add one column per grouping dimension: periods from the observation time, customer-level
     values by joining them per customer. Nothing is dropped: an optional value that was not
     recorded groups as NONE, a customer without a value of the attribute (or persona) as
     UNKNOWN."""
     for name in by:
-        if name == "month":
-            table = table.mutate(month=table.observed_at.strftime("%Y-%m").fill_null(NONE))
+        if name in PERIODS:
+            table = table.mutate(**{name: period_of(table.observed_at, name).fill_null(NONE)})
         elif _customer_level(name):
             values = customer_values(backend, name)
             joined = table.left_join(values, table.customer_id == values._cid).drop("_cid")
