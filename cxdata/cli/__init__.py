@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from cxdata.cli import analysis, data, outcomes
+from cxdata.cli import agreement, analysis, data, outcomes
 from cxdata.errors import CxError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     data.register(sub)
     analysis.register(sub)
     outcomes.register(sub)
+    agreement.register(sub)
     return top
 
 
