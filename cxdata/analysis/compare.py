@@ -26,6 +26,7 @@ from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import attribute_names, cell_scores
 from cxdata.analysis.segments import latest_assignments, latest_names
+from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
 
 LEVELS = ("stage", "touchpoint")
@@ -166,7 +167,9 @@ def customer_cells(
         raise FilterError('segment A cannot be "rest"; name its conditions')
     by = [] if level == "stage" else ["touchpoint"]
     with engine.ibis() as backend:
-        cells = cell_scores(backend, by, filters).select("customer_id", "stage", *by, "score")
+        cells = cell_scores(backend, by, filters, double_coded(engine)).select(
+            "customer_id", "stage", *by, "score"
+        )
         in_a = _Membership(backend, a, cells.customer_id)
         is_a, not_a = in_a.member(), in_a.known_outside()
         if b.rest:
