@@ -15,7 +15,7 @@ import ibis
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
-from cxdata.analysis.units import observations
+from cxdata.analysis.units import observation_count, observations
 from cxdata.engine import Engine
 
 MAX_CATEGORIES = 12
@@ -70,7 +70,7 @@ def customer_features(
         for stage in stages:
             in_stage = obs.stage == stage
             metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
-            metrics[feature_name("n", stage)] = obs.count(where=in_stage)
+            metrics[feature_name("n", stage)] = observation_count(obs, in_stage)
             source[feature_name("score", stage)] = ("score", stage)
             source[feature_name("n", stage)] = ("n", stage)
         for channel in channels:
