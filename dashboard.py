@@ -40,6 +40,7 @@ def run() -> None:
     store = data.store()
     data.ensure_data(store, principal.actor)
     data.refresh_version(store)
+    data.ensure_personas(store)
     widgets.sidebar_filters(store)
     allowed = {
         section: [page for page in pages if principal.can(page[3])]
