@@ -6,6 +6,7 @@ import argparse
 
 from cxdata.cli.common import (
     command,
+    engine_options,
     fail,
     filters_of,
     open_engine,
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", action="append", help="Only this outcome (repeat for more)")
     where_option(p)
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    engine_options(p)
     p.set_defaults(run=outcomes)
     p = command(sub, "trends", "Net experience per stage over periods; the change between two.")
     p.epilog = TRENDS_HELP
@@ -49,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
     where_option(p)
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    engine_options(p)
     p.set_defaults(run=trends)
 
 
