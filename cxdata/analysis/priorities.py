@@ -40,6 +40,7 @@ from scipy import stats
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import cell_scores
+from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
 
 Level = Literal["stage", "touchpoint"]
@@ -165,7 +166,7 @@ def customer_cells(
     keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
     with engine.ibis() as backend:
         spec, answers = _outcome(backend, outcome, positive)
-        cells = cell_scores(backend, keys[1:], filters)
+        cells = cell_scores(backend, keys[1:], filters, double_coded(engine))
         if level == "touchpoint":
             cells = cells.filter(cells.touchpoint.notnull())
         joined = cells.left_join(answers, cells.customer_id == answers.customer_id)

@@ -23,7 +23,10 @@ the same statistic. q_value: Benjamini-Hochberg over all rows tested; significan
 q_value <= 0.05. ci_low/ci_high: the Benjamini-Yekutieli (2005) false-coverage-rate
 adjusted intervals, every row at level 1 - max(R, 1) x 0.05 / m (ci_level), R rows selected
 of m: significant exactly when this interval excludes 0. ci95_low/ci95_high: each row's
-unadjusted 95% Welch interval. effect_size: Cliff's delta, descriptive only."""
+unadjusted 95% Welch interval. effect_size: Cliff's delta, descriptive only.
+Segments: "cabin=First|Business" takes either value; repeated --a conditions on different
+columns must all hold. --b rest is everyone known not to be in A: customers whose value is
+unknown are left out and counted (n_unknown); --b rest-all includes them."""
 """Kept in step with cxdata.analysis.compare.METHOD (a test checks the key terms); the CLI
 does not import the analysis to print its help."""
 
@@ -37,10 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "compare", "Compare two customer segments stage by stage (or by touchpoint).")
     p.epilog = COMPARE_METHOD
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE"',
-                   help="Segment A condition (repeat: AND); persona=N for a persona")  # fmt: skip
-    p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest',
-                   help="Segment B condition (repeat: AND), or rest for everyone else")  # fmt: skip
+    p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE[|VALUE]"',
+                   help="Segment A condition (repeat: AND; VALUE|VALUE: either); "
+                        "persona=N for a persona")  # fmt: skip
+    p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest|rest-all',
+                   help="Segment B condition (repeat: AND), rest for everyone known not to be "
+                        "in A, or rest-all to include unknown values too")  # fmt: skip
     p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
     p.set_defaults(run=compare)
@@ -87,7 +92,7 @@ def compare(args: argparse.Namespace) -> int:
     if args.json:
         print_json_rows(df)
         return 0
-    columns = [args.by, "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
+    columns = [args.by, "n_a", "n_b", "n_unknown", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
                "ci_level", "ci95_low", "ci95_high", "p_value", "q_value",
                "significant"]  # fmt: skip
     print_table(df[columns])

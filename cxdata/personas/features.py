@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
+from cxdata.analysis.units import observations
 from cxdata.engine import Engine
 
 MAX_CATEGORIES = 12
@@ -60,7 +61,7 @@ def customer_features(
     attributes = default_attributes(engine) if attributes is None else attributes
     with engine.ibis() as backend:
         stages = _observed_stages(engine, backend)
-        obs = filters.apply(backend)
+        obs = observations(engine, backend, filters)  # double-coded units count once
         seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
         channels = sorted(str(c) for c in seen["channel"])
         with_channel = obs.count(where=obs.channel.notnull())  # surveys have no channel
