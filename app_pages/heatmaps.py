@@ -9,6 +9,8 @@ from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.charts import OKABE_ITO
 from cxdata.display.downloads import caption_text
+from cxdata.display.headline import headline_metrics
+from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text, outcome_table
 from cxdata.display.tables import default_segment
 
 principal = signin.guard(Action.VIEW_HEATMAPS)
@@ -25,12 +27,27 @@ if overall.empty:
     st.stop()
 
 counts = data.totals(db, version, filters)
-best, worst = headline(overall).values()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Observations", f"{counts['observations']:,}")
 c2.metric("Customers", f"{counts['customers']:,}")
-c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f} net")
-c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
+head = headline(overall, cfg)
+for column, m in zip(
+    (c3, c4),
+    headline_metrics(head, cfg.delight_threshold, cfg.disappointment_threshold),
+    strict=True,
+):
+    column.metric(m.label, m.value, m.delta, delta_color=m.delta_color)  # type: ignore[arg-type]
+kpis = data.outcomes(db, version, None, filters)
+if not kpis.empty:
+    kpi_columns = st.columns(min(len(kpis), 4))
+    for i, kpi in enumerate(kpis.to_dict("records")):
+        kpi_columns[i % len(kpi_columns)].metric(
+            md(kpi_label(kpi)), kpi_text(kpi), help=md(interval_text(kpi))
+        )
+    st.caption(
+        "Outcomes: "
+        + "; ".join(md(f"{kpi_label(k)} {interval_text(k)}") for k in kpis.to_dict("records"))
+    )
 
 stages = list(overall["stage"])
 model, stale = data.personas(db, version)
@@ -93,6 +110,10 @@ journey = tuple(stages)
 title = f"Which stages delight or disappoint which {label}?"
 chart = views.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
 show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
+by_outcome = data.outcomes(db, version, segment, filters)
+if not by_outcome.empty:
+    st.subheader(f"Outcomes by {md(label)}")
+    st.dataframe(outcome_table(by_outcome, segment), hide_index=True)
 curve_title = f"How does the experience evolve along the journey, by {label}?"
 curve = views.emotion_curve_chart(db, version, segment, filters, journey, curve_title)
 views.show_chart(curve)

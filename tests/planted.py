@@ -33,25 +33,35 @@ def mapping(items: list[str], outcome: str, attributes: list[str] = ()) -> str: 
 
 
 def collinear_drivers(n: int = 1500, seed: int = 7, binary: bool = False) -> pd.DataFrame:
-    """Four halo items that share one general factor and one unique item.
+    """Four halo items that share one general factor, one unique driver and one irrelevant
+    item, with gaps.
 
-    The outcome depends on the general factor a little and on the unique item's own part a
-    lot, so the unique item matters most, while each halo item correlates with the outcome
-    more (through the shared factor it is all of them together). Columns: id, Halo1..Halo4,
-    Unique (ratings 1-5), and `outcome` (0-10, or 1/0 when `binary`)."""
+    The outcome depends on the general factor and, a little less, on the unique item, which
+    shares nothing with the halo. Each halo item correlates with the outcome more than the
+    unique item does, but the four only repeat one another: the unique item matters most.
+    The irrelevant item has nothing to do with the outcome and is rated poorly. A fifth of
+    the Halo4 ratings and a third of the Irrelevant ones are missing (0 = not rated), at
+    random. Columns: id, Halo1..Halo4, Unique, Irrelevant (ratings 0-5) and `outcome` (0-10,
+    or 1/0 when `binary`)."""
     rng = np.random.default_rng(seed)
     general = rng.standard_normal(n)
     own = rng.standard_normal(n)
-    frame = {"id": [f"R{i:05d}" for i in range(n)]}
+    frame: dict[str, object] = {"id": [f"R{i:05d}" for i in range(n)]}
     for j in range(1, 5):
         frame[f"Halo{j}"] = to_rating(0.9 * general + np.sqrt(1 - 0.81) * rng.standard_normal(n))
-    frame["Unique"] = to_rating(0.35 * general + np.sqrt(1 - 0.35**2) * own)
-    drive = 0.55 * general + 0.45 * own + 0.6 * rng.standard_normal(n)
+    frame["Unique"] = to_rating(own)
+    frame["Irrelevant"] = to_rating(rng.standard_normal(n) - 0.8)
+    frame["Halo4"] = np.where(rng.random(n) < 0.2, 0, frame["Halo4"])
+    frame["Irrelevant"] = np.where(rng.random(n) < 0.33, 0, frame["Irrelevant"])
+    drive = 0.6 * general + 0.45 * own + 0.6 * rng.standard_normal(n)
     if binary:
-        frame["outcome"] = (drive + 0.3 * rng.standard_normal(n) > 0).astype(int)
+        frame["outcome"] = (drive > 0).astype(int)
     else:
         frame["outcome"] = np.clip(np.round(5 + 2.2 * drive), 0, 10).astype(int)
     return pd.DataFrame(frame)
+
+
+DRIVER_ITEMS = ["Halo1", "Halo2", "Halo3", "Halo4", "Unique", "Irrelevant"]
 
 
 def travellers(n: int = 400, seed: int = 3) -> pd.DataFrame:

@@ -183,3 +183,15 @@ def test_sample_planted_stage_effects_are_found(tmp_path):
             assert _row(scores, stage=stage, planted=persona.name)["verdict"] == "disappointment"
         for stage in persona.delight:
             assert _row(scores, stage=stage, planted=persona.name)["verdict"] == "delight"
+
+
+def test_headline_names_a_stage_only_at_its_threshold():
+    from cxdata.analysis.scoring import headline
+
+    scores = pd.DataFrame({"stage": ["A", "B", "C"], "net_experience": [0.13, 0.19, 0.2]})
+    cfg = Settings(delight_threshold=0.2, disappointment_threshold=-0.2)
+    head = headline(scores, cfg)
+    assert head["worst"] is None and head["best"]["stage"] == "C"  # type: ignore[index]
+    scores["net_experience"] = [-0.2, 0.1, 0.19]
+    head = headline(scores, cfg)
+    assert head["best"] is None and head["worst"]["stage"] == "A"  # type: ignore[index]

@@ -190,12 +190,20 @@ def finish(df: pd.DataFrame, by: list[str], order: list[str], cfg: Settings) -> 
     return in_journey_order(df, order, by)[["stage", *by, *SCORE_FIELDS]]
 
 
-def headline(scores: pd.DataFrame) -> dict[str, object]:
-    """The most delighting and the most disappointing stage by net experience."""
+def headline(scores: pd.DataFrame, cfg: Settings | None = None) -> dict[str, object]:
+    """The most delighting stage (best net experience) if one reaches the delight threshold,
+    and the most disappointing (worst net) if one reaches the disappointment threshold; None
+    for a side no stage reaches: a stage at +0.13 net is never "most disappointing".
+    Thresholds from `cfg` (the defaults without)."""
+    cfg = cfg or Settings()
     if scores.empty:
         return {"best": None, "worst": None}
-    ranked = scores.sort_values("net_experience")
-    return {"best": ranked.iloc[-1].to_dict(), "worst": ranked.iloc[0].to_dict()}
+    ranked = scores.sort_values("net_experience", kind="stable")
+    best, worst = ranked.iloc[-1].to_dict(), ranked.iloc[0].to_dict()
+    return {
+        "best": best if best["net_experience"] >= cfg.delight_threshold else None,
+        "worst": worst if worst["net_experience"] <= cfg.disappointment_threshold else None,
+    }
 
 
 def totals(engine: Engine, filters: Filters = NO_FILTERS) -> dict[str, int]:

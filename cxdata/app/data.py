@@ -272,3 +272,12 @@ def moments_table(
     if moments is None:
         raise FilterError(reason or "no moments of truth for this outcome")
     return moments
+
+
+@st.cache_data(show_spinner="Computing outcome KPIs…", max_entries=32)
+def outcomes(db_path: str, version: str, by: str | None, filters: Filters) -> pd.DataFrame:
+    """Outcome KPIs (rate, NPS or mean with intervals) overall or per group, cached per data
+    version, grouping and filters."""
+    from cxdata.analysis.outcomes import outcome_kpis
+
+    return outcome_kpis(_engine(db_path), by, filters)
