@@ -18,6 +18,12 @@ PAGES = {
     "Research": [
         ("app_pages/overview.py", "Data overview", ":material/table_chart:", Action.VIEW_OVERVIEW),
         ("app_pages/upload.py", "Upload", ":material/upload_file:", Action.UPLOAD),
+        (
+            "app_pages/quality.py",
+            "Observation quality",
+            ":material/fact_check:",
+            Action.VIEW_QUALITY,
+        ),  # fmt: skip
     ],
     "Executive": [
         ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),

@@ -13,10 +13,10 @@ How this is computed: a unit is one customer x stage x touchpoint (x interaction
 each observer's value is the sum of their scores for the unit; only units coded by two or
 more observers count. alpha: Krippendorff's alpha (krippendorff package), 95% interval by
 bootstrap over units (1,000 resamples, seed 0); 0.80 is the usual bar, 0.667 the floor for
-tentative conclusions. bias: an observer's value minus the other observers' mean on the same
-units (negative: harsher); one-sample t-test per observer, Benjamini-Hochberg over all
-observers, Benjamini-Yekutieli adjusted intervals; flagged exactly when the interval
-excludes 0."""
+tentative conclusions. bias: an observer's effect minus the typical (median) observer's in a
+two-way model of the double-coded values (unit + observer; negative: harsher); t-test per
+observer, Benjamini-Hochberg over all observers, Benjamini-Yekutieli adjusted intervals;
+flagged exactly when the interval excludes 0."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
