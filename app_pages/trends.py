@@ -8,6 +8,7 @@ from cxdata.analysis.trends import DEFINITIONS, PERIOD_CHOICES, default_period, 
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
+from cxdata.display.downloads import caption_text, n_range
 from cxdata.display.outcome_tables import outcome_table
 from cxdata.display.trend_charts import net_trend_chart
 
@@ -49,7 +50,12 @@ st.caption(
         else ""
     )
 )
-views.downloads(chart, trend, f"trend_by_{period}")
+views.downloads(
+    chart,
+    trend,
+    f"trend_by_{period}",
+    caption_text(filters.describe(), n_range(trend["n_customers"])),
+)
 
 st.subheader("Did it change?")
 if len(found) < 2:
