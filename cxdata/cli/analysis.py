@@ -55,6 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
     p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--gaps",
+        choices=["auto", "not_rated", "not_observed"],
+        default="auto",
+        help="What a missing stage means: not rated (no feature; wide surveys), not observed "
+        "(behaviour; observation logs), or auto: from each batch's mapping (default)",
+    )
     p.add_argument("--json", action="store_true", help="Print JSON instead of text")
     p.set_defaults(run=personas)
 
@@ -127,7 +134,9 @@ def personas(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
-    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
+    settings = PersonaSettings(
+        k=k, k_range=(lo, hi), method=args.method, seed=args.seed, gaps=args.gaps
+    )
     model = discover(open_store(args), settings, actor=os_user())
     if args.json:
         print(json.dumps(model.to_json(), indent=2, default=str))
