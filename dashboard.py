@@ -18,6 +18,12 @@ PAGES = {
     "Research": [
         ("app_pages/overview.py", "Data overview", ":material/table_chart:", Action.VIEW_OVERVIEW),
         ("app_pages/upload.py", "Upload", ":material/upload_file:", Action.UPLOAD),
+        (
+            "app_pages/quality.py",
+            "Observation quality",
+            ":material/fact_check:",
+            Action.VIEW_QUALITY,
+        ),  # fmt: skip
     ],
     "Executive": [
         ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),
@@ -40,6 +46,7 @@ def run() -> None:
     store = data.store()
     data.ensure_data(store, principal.actor)
     data.refresh_version(store)
+    data.ensure_personas(store)
     widgets.sidebar_filters(store)
     allowed = {
         section: [page for page in pages if principal.can(page[3])]

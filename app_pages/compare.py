@@ -38,6 +38,13 @@ if table.empty:
     st.warning("No customers match these segments and filters.")
     st.stop()
 st.markdown(f"**{md(summary(table, a_label, b_label, level))}**")
+unknown = int(table.attrs.get("n_unknown", 0))
+st.caption(
+    f"Left out as unknown: {unknown:,} customers (n_unknown: their value for a column that "
+    "decides the segments is missing). "
+    + ("Everyone else includes the customers whose value is unknown." if b.include_unknown
+       else "Everyone else means customers known not to be in A." if b.rest else "")
+)  # fmt: skip
 order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)

@@ -4,12 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
-from cxdata.app import data, signin, views, widgets
+from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
+from cxdata.display.headline import headline_metrics
+from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text, outcome_table
 from cxdata.display.tables import default_segment
 
-signin.guard(Action.VIEW_HEATMAPS)
+principal = signin.guard(Action.VIEW_HEATMAPS)
 store = data.store()
 cfg = store.settings
 db, version = str(store.path), data.data_version()
@@ -23,17 +25,58 @@ if overall.empty:
     st.stop()
 
 counts = data.totals(db, version, filters)
-best, worst = headline(overall).values()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Observations", f"{counts['observations']:,}")
 c2.metric("Customers", f"{counts['customers']:,}")
-c3.metric("Most delighting stage", best["stage"], f"{best['net_experience']:+.2f} net")
-c4.metric("Most disappointing stage", worst["stage"], f"{worst['net_experience']:+.2f} net")
+head = headline(overall, cfg)
+for column, m in zip(
+    (c3, c4),
+    headline_metrics(head, cfg.delight_threshold, cfg.disappointment_threshold),
+    strict=True,
+):
+    column.metric(m.label, m.value, m.delta, delta_color=m.delta_color)  # type: ignore[arg-type]
+kpis = data.outcomes(db, version, None, filters)
+if not kpis.empty:
+    kpi_columns = st.columns(min(len(kpis), 4))
+    for i, kpi in enumerate(kpis.to_dict("records")):
+        kpi_columns[i % len(kpi_columns)].metric(
+            md(kpi_label(kpi)), kpi_text(kpi), help=md(interval_text(kpi))
+        )
+    st.caption(
+        "Outcomes: "
+        + "; ".join(md(f"{kpi_label(k)} {interval_text(k)}") for k in kpis.to_dict("records"))
+    )
 
 stages = list(overall["stage"])
+model, stale = data.personas(db, version)
+if model is not None and stale:
+    st.warning(
+        f"The persona model ({model.model_id}) is older than the data: batches were added or "
+        "removed since it was fitted, so new customers have no persona yet."
+    )
+    if principal.can(Action.FIT_PERSONAS) and st.button(
+        "Find personas again", key="heatmap_refit", help="A new model with the same settings"
+    ):
+        bar = st.progress(0.0, "Finding personas…")
+        found = actions.fit_personas(
+            principal,
+            store,
+            data.persona_settings(model),
+            progress=lambda f, m: bar.progress(min(f, 1.0), m),
+        )
+        bar.empty()
+        st.session_state["heatmap_flash"] = f"Found {found.k} personas (model {found.model_id})."
+        st.rerun()
+if flash := st.session_state.pop("heatmap_flash", None):
+    st.success(flash)
 segments = data.segment_choices(db, version)
+opts = data.options(db, version)
+value_counts = {n: len(v) for n, v in {**opts.attributes, **opts.columns}.items()}
 segment = st.selectbox(
-    "Segment customers by", segments, key="heatmap_segment", index=default_segment(segments)
+    "Segment customers by",
+    segments,
+    key="heatmap_segment",
+    index=default_segment(segments, value_counts),
 )
 by_segment = data.scores(db, version, (segment,), filters)
 by_touchpoint = data.scores(db, version, ("touchpoint",), filters)
@@ -59,6 +102,10 @@ journey = tuple(stages)
 title = f"Which stages delight or disappoint which {label}?"
 chart = views.heatmap_chart(db, version, segment, filters, label, title, thresholds, journey)
 show(chart, by_segment, segment, f"heatmap_stage_by_{segment}")
+by_outcome = data.outcomes(db, version, segment, filters)
+if not by_outcome.empty:
+    st.subheader(f"Outcomes by {md(label)}")
+    st.dataframe(outcome_table(by_outcome, segment), hide_index=True)
 curve_title = f"How does the experience evolve along the journey, by {label}?"
 views.show_chart(views.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
 

@@ -6,6 +6,7 @@ from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.charts import persona_diagnostics, persona_stage_row
+from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
 from cxdata.display.tables import persona_table
 from cxdata.personas.gaps import GAP_RULES
 
@@ -110,16 +111,6 @@ def relative_text(relative: dict) -> str:
     ).replace("-", "−")
 
 
-def outcome_text(name: str, value: float) -> str:
-    """NPS in points (−100..+100), yes/no outcomes as the share of yes, others as means."""
-    label = "NPS" if name.lower() == "nps" else name.replace("_", " ")
-    if "nps" in name.lower() or "recommend" in name.lower():
-        return f"{label} {value:+.0f}".replace("-", "−")
-    if 0 <= value <= 1:
-        return f"{value:.0%} {label}"
-    return f"{label} {value:.2f}"
-
-
 def rename_persona(model_id: int, persona: int, current: str) -> None:
     key = f"persona_name_{model_id}_{persona}"
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -167,6 +158,7 @@ st.caption(
     f"Filters: {filters.describe()}."
 )
 by_persona = data.scores(db, version, ("persona",), filters)
+persona_kpis = data.outcomes(db, version, "persona", filters)  # kinds from values, with CIs
 stages = list(data.scores(db, version, (), filters)["stage"])
 columns = st.columns(2)
 for i, profile in enumerate(model.profiles):
@@ -203,7 +195,8 @@ for i, profile in enumerate(model.profiles):
             for c, share in list(typical["channels"].items())[:3]
             if share >= 0.005  # shown as at least 1%
         )
-        outcomes = " · ".join(outcome_text(n, v) for n, v in profile["outcomes"].items())
+        mine = persona_kpis[persona_kpis["persona"] == profile["name"]].to_dict("records")
+        outcomes = " · ".join(f"{kpi_label(k)} {kpi_text(k)} ({interval_text(k)})" for k in mine)
         details = [
             relative_text(profile.get("relative", {})),
             f"**Typical:** {attributes}" if attributes else "",

@@ -1,8 +1,9 @@
 """Priorities: which stages or touchpoints to fix first, and the moments of truth."""
 
+import numpy as np
 import streamlit as st
 
-from cxdata.analysis.priorities import DEFINITIONS
+from cxdata.analysis.priorities import DEFINITIONS, resplit
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
@@ -40,10 +41,19 @@ if choices[outcome]:
     positive = c3.selectbox(
         f"Good outcome: {outcome} is", choices[outcome], key=f"priorities_positive_{outcome}"
     )
+split = st.radio(
+    "Split importance at",
+    ["mean", "median"],
+    format_func=lambda v: "the mean weight (1 / number of items)" if v == "mean" else "the median",
+    horizontal=True,
+    key="priorities_split",
+)
 table = data.priority_table(db, version, outcome, positive, level, filters)
 if table.empty:
     st.info("No observations match the filters.")
     st.stop()
+table = resplit(table, split)
+st.markdown(md(table.attrs["method"]))
 
 labels = {k: v[0] for k, v in QUADRANT_STYLE.items()}
 focus = table[table["quadrant"] == "concentrate_here"]
@@ -61,7 +71,7 @@ else:
     m1.metric(
         "Fix first",
         first[level],
-        f"importance {first['importance']:+.2f}, performance {first['performance']:+.2f}",
+        f"weight {first['importance']:.3f}, performance {first['performance']:+.2f}",
         delta_color="off",
         delta_arrow="off",
     )
@@ -75,17 +85,29 @@ matrix = priority_matrix(
     f"Where to act first? Importance for {outcome} against performance, by {level}",
 )
 st.altair_chart(matrix, width="content")
+hidden = table.loc[~table["shown_to_matter"].astype(bool) & table["importance"].notna(), level]
 st.caption(
-    f"Dashed lines: importance {table.attrs['importance_threshold']:+.2f} and performance "
-    f"{table.attrs['performance_threshold']:+.2f} (the medians; importance at least +0.10). "
-    "Names that would overlap are left out: hover a point, or see the list below."
+    f"Dashed lines: importance {table.attrs['importance_threshold']:.3f} (the {split} relative "
+    f"weight) and performance {table.attrs['performance_threshold']:+.2f} (the mean). "
+    f"Whiskers: 95% bootstrap intervals. {table.attrs['r2_name']} of the model: "
+    f"{table.attrs['r2']:.2f}, of which {table.attrs['pattern_weight']:.3f} is carried by which "
+    f"items were rated and {table.attrs['reference_weight']:.4f} by the random reference item. "
+    f"{md(table.attrs['missing'])} Weights have no sign: the correlation column gives the "
+    "direction. Names that would overlap are left out: hover a point, or see the list below."
 )
+if len(hidden):
+    st.markdown(
+        f"**Not shown to matter** (weight not above the random reference item): "
+        f"{', '.join(md(h) for h in hidden)}. They are never in “Concentrate here”."
+    )
 views.downloads(matrix, table, f"priorities_by_{level}")
 
 st.subheader("Fix-first list")
 shown = table.assign(quadrant=table["quadrant"].map(labels).fillna(table["quadrant"]))
+shown["matters"] = np.where(shown["shown_to_matter"], "shown to matter", "not shown to matter")
 columns = ["rank", level, *(["stage"] if level != "stage" else []), "importance",
-           "performance", "quadrant", "n", "low_n"]  # fmt: skip
+           "importance_ci_low", "importance_ci_high", "matters", "correlation",
+           "performance", "quadrant", "n", "n_outcome", "low_n"]  # fmt: skip
 st.dataframe(
     shown[columns],
     hide_index=True,
@@ -93,7 +115,12 @@ st.dataframe(
         "rank": st.column_config.NumberColumn("Rank", help="1 = fix first"),
         level: level.capitalize(),
         "stage": "Stage",
-        "importance": st.column_config.NumberColumn("Importance (ρ)", format="%+.2f"),
+        "importance": st.column_config.NumberColumn("Importance (relative weight)", format="%.3f"),
+        "importance_ci_low": st.column_config.NumberColumn("95% CI from", format="%.3f"),
+        "importance_ci_high": st.column_config.NumberColumn("95% CI to", format="%.3f"),
+        "matters": "Verdict",
+        "correlation": st.column_config.NumberColumn("Spearman ρ", format="%+.2f"),
+        "n_outcome": st.column_config.NumberColumn("With outcome", format="%d"),
         "performance": st.column_config.NumberColumn("Performance", format="%+.2f"),
         "quadrant": "Quadrant",
         "n": st.column_config.NumberColumn("Customers", format="%d"),

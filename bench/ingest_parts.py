@@ -3,6 +3,7 @@ beside the bare DuckDB limit and a plain read of the same file.
 
     python bench/ingest_parts.py                 # 10M rows
     python bench/ingest_parts.py --rows 1000000
+    python bench/ingest_parts.py --layout narrow --rows 4000000
 
 ``ingest_bench.py`` says how far cxdata is from its limit; this says where the distance
 is. Each statement's wall and CPU seconds (all threads, user + system) are taken around
@@ -37,10 +38,7 @@ from _common import (
     print_header,
     write_json,
 )
-from ingest_bench import LIMIT, ensure_csv, run_one
-
-ATTRIBUTES = ("customer_id", "age_band", "region", "loyalty_tier", "nps")
-"""The columns the second read of the generated file takes (customer and attributes)."""
+from ingest_bench import ATTRIBUTE_COLUMNS, LAYOUTS, LIMIT, ensure_csv, run_one
 
 
 class _TimedConnection:
@@ -98,7 +96,7 @@ def _timed_sql(db: Path | None, sql: str, path: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "cpu_seconds": cpu_seconds() - cpu}
 
 
-def references(csv: Path, rows: int, folder: Path) -> dict[str, dict[str, Any]]:
+def references(csv: Path, rows: int, folder: Path, layout: str) -> dict[str, dict[str, Any]]:
     """The limit, the unchecked insert and parse-only reads, timed on the same file."""
     import duckdb
 
@@ -112,12 +110,13 @@ def references(csv: Path, rows: int, folder: Path) -> dict[str, dict[str, Any]]:
         counts = ", ".join(f'count("{c}")' for c in cols)
         return f"SELECT {counts} FROM read_csv(?, header = true, all_varchar = true)"  # noqa: S608
 
-    limit = run_one(LIMIT, csv, folder / "limit.duckdb", rows)  # as ingest_bench times it
+    limit = run_one(LIMIT, csv, folder / "limit.duckdb", rows, layout)  # as ingest_bench does
+    second_read = ("customer_id", *ATTRIBUTE_COLUMNS[layout])
     return {
         "limit (CTAS into a file)": {k: limit[k] for k in ("seconds", "cpu_seconds")},
         "insert the observation columns unchecked": _unchecked_insert(csv, folder),
         "parse every column": _timed_sql(None, parse(columns), csv),
-        "parse the attribute columns": _timed_sql(None, parse(ATTRIBUTES), csv),
+        "parse the attribute columns": _timed_sql(None, parse(second_read), csv),
     }
 
 
@@ -132,7 +131,16 @@ def _unchecked_insert(csv: Path, folder: Path) -> dict[str, Any]:
         "score": 'TRY_CAST("score" AS DOUBLE)',
         "observed_at": 'TRY_CAST("observed_at" AS TIMESTAMP)',
     }
-    values = ", ".join(casts.get(c, f'"{c}"') for c in OBSERVATION_COLUMNS[2:])
+    import duckdb
+
+    con = duckdb.connect()
+    present = {
+        r[0] for r in con.execute("DESCRIBE SELECT * FROM read_csv(?)", [str(csv)]).fetchall()
+    }
+    con.close()
+    values = ", ".join(
+        casts.get(c, f'"{c}"') if c in present else "NULL" for c in OBSERVATION_COLUMNS[2:]
+    )
     sql = (
         f"INSERT INTO observations SELECT 1, 0, {values} "  # noqa: S608 (the schema's columns)
         "FROM read_csv(?, header = true, all_varchar = true)"
@@ -160,16 +168,17 @@ def print_report(profile: dict[str, Any], refs: dict[str, dict[str, Any]]) -> No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--layout", choices=LAYOUTS, default="wide")
     add_paths(parser, RESULTS / "ingest_parts.json", "folder for CSVs and databases")
     args = parser.parse_args(argv)
 
     info = machine({"duckdb": "duckdb"})
     command = command_line(__file__, argv)
     print_header(command, info, {"DuckDB": "duckdb"})
-    csv = ensure_csv(args.rows, args.work)
+    csv = ensure_csv(args.rows, args.work, args.layout)
     run_dir = Path(tempfile.mkdtemp(prefix="parts-", dir=args.work))
     try:
-        refs = references(csv, args.rows, run_dir)
+        refs = references(csv, args.rows, run_dir, args.layout)
         profile = profile_ingest(csv, run_dir / "cx.duckdb")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -182,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "machine": info,
         "rows": args.rows,
+        "layout": args.layout,
         "ingest": profile,
         "references": refs,
     }

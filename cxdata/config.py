@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     load_sample_on_empty: Flag = _setting(
         True, "Load the sample data when the app starts on a store that never had data."
     )
+    auto_personas: Flag = _setting(
+        True,
+        "Fit a persona model (automatic k, seed 0) when the app starts on data without one.",
+    )
     team_mode: Flag = _setting(
         False, "Require an OIDC login and give each user the role the roles file assigns."
     )

@@ -135,6 +135,7 @@ def _net_by(store: Store, attribute: str | None = None) -> pd.DataFrame:
 
 def test_heatmap_page_shows_the_numbers(app_db):
     at = _start("app_pages/heatmaps.py")
+    at.selectbox(key="heatmap_segment").set_value("loyalty_tier").run()
     store = Store.open(Settings(), app_db)
     metrics = {m.label: (m.value, m.proto.delta) for m in at.metric}
     assert metrics["Observations"][0] == f"{_sample_observation_count():,}"

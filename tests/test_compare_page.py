@@ -57,13 +57,15 @@ def test_compare_page_attribute_segments(app_store):
     at.switch_page("app_pages/compare.py").run()
     at.radio(key="compare_a_kind").set_value("attribute values").run()
     at.selectbox(key="compare_a_attr_0").set_value("age_band").run()
-    at.selectbox(key="compare_a_val_0").set_value("65+").run()
+    at.multiselect(key="compare_a_vals_0").set_value(["65+"]).run()
     assert not at.exception, at.exception
     expected = compare(app_store, Segment((("age_band", "65+"),)), Segment(rest=True))
     text = summary(expected, "age_band=65+", "everyone else")
     assert any(shown(m.value) == f"**{text}**" for m in at.markdown)
     table = at.dataframe[0].value
     assert list(table["n_a"]) == list(expected["n_a"])
+    unknown = expected.attrs["n_unknown"]
+    assert any(f"Left out as unknown: {unknown:,} customers" in c.value for c in at.caption)
 
 
 def test_personas_sharing_a_name_stay_apart_in_the_picker(app_store):

@@ -67,7 +67,10 @@ def _chart_data(at: AppTest, index: int, column: str) -> pd.DataFrame:
     return next(f for f in frames if column in f.columns)
 
 
-def test_find_personas_shows_the_stored_model_and_a_rename_reaches_the_heatmaps(app_db):
+def test_find_personas_shows_the_stored_model_and_a_rename_reaches_the_heatmaps(
+    app_db, monkeypatch
+):
+    monkeypatch.setenv("CXDATA_AUTO_PERSONAS", "false")  # the page's own first fit
     at = _start()
     assert at.title[0].value == "Personas"
     assert "No persona model yet" in shown(at.info[0].value)

@@ -73,16 +73,18 @@ def _row(df: pd.DataFrame, column: str, value: str) -> dict:
     return row
 
 
-def test_importance_is_spearman_and_performance_the_mean_cell_score(small):
+def test_correlation_is_spearman_and_performance_the_mean_cell_score(small):
+    """Issue 15: importance became the relative weight (tests/test_drivers.py); the Spearman
+    correlation stays as the `correlation` column."""
     df = priorities(small, "nps")
     for stage, scores in (("Purchase", PURCHASE), ("Delivery", DELIVERY)):
         row = _row(df, "stage", stage)
         both = [c for c in scores if c in NPS]
         expected = stats.spearmanr([scores[c] for c in both], [NPS[c] for c in both]).statistic
-        assert row["importance"] == pytest.approx(expected)
+        assert row["correlation"] == pytest.approx(expected)
         assert row["performance"] == pytest.approx(sum(scores.values()) / len(scores))
         assert (row["n"], row["n_outcome"]) == (len(scores), len(both))
-    assert df.attrs["method"].startswith("Spearman")
+    assert df.attrs["method"].startswith("Importance is Johnson's relative weight")
 
 
 def test_touchpoint_level_carries_the_stage(small):
@@ -92,7 +94,7 @@ def test_touchpoint_level_carries_the_stage(small):
     }  # fmt: skip
     home = _row(df, "touchpoint", "Home")  # C1 +1, C2 -3, C4 -1
     assert home["performance"] == pytest.approx(-1.0)
-    assert home["importance"] == pytest.approx(stats.spearmanr([1, -3, -1], [9, 3, 10]).statistic)
+    assert home["correlation"] == pytest.approx(stats.spearmanr([1, -3, -1], [9, 3, 10]).statistic)
 
 
 def test_attribute_outcome_with_a_positive_value(small):
@@ -100,7 +102,7 @@ def test_attribute_outcome_with_a_positive_value(small):
     gold = {"C1": 1, "C2": 0, "C3": 0, "C4": 1, "C5": 0, "C6": 1, "C7": 1}
     row = _row(df, "stage", "Purchase")
     x = [PURCHASE[c] for c in gold]
-    assert row["importance"] == pytest.approx(stats.spearmanr(x, list(gold.values())).statistic)
+    assert row["correlation"] == pytest.approx(stats.spearmanr(x, list(gold.values())).statistic)
     assert row["n_outcome"] == 7
 
 
@@ -218,6 +220,8 @@ def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
         reads.append((outcome, positive, level))
         return customer_cells(store, outcome, positive, level, filters or Filters())
 
+    expected = priorities(Store.open(Settings(lock_timeout_s=5.0), sample_db), "nps")
+    table_method = expected.attrs["method"]
     monkeypatch.setattr(priorities_module, "customer_cells", counted)
     at = AppTest.from_file(str(ROOT / "app_pages" / "priorities.py"), default_timeout=120)
     at.run()
@@ -230,8 +234,11 @@ def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
     assert at.selectbox(key="priorities_outcome").value == "nps"
     table = at.dataframe[0].value
     assert table.iloc[0]["stage"] == "Delivery" and table.iloc[0]["rank"] == 1
+    assert table["importance"].tolist() == pytest.approx(expected["importance"].tolist())
+    assert table.iloc[0]["matters"] == "shown to matter"
     assert {m.label: m.value for m in at.metric}["Fix first"] == "Delivery"
     assert any("Spearman" in shown(md.value) for md in at.expander[-1].markdown)
+    assert any(shown(m.value) == table_method for m in at.markdown)  # the one-sentence method
 
     at.radio(key="priorities_level").set_value("touchpoint").run()
     assert not at.exception, at.exception

@@ -71,9 +71,13 @@ def test_groups_by_touchpoint_channel_attribute_and_month(small):
     assert (web["n_customers"], web["mean_score"]) == (3, 1.0)  # B 3, C -1, D 1
     gold = _row(stage_scores(small, ["tier"]), stage="Purchase", tier="Gold")
     assert (gold["n_customers"], gold["mean_score"], gold["delight_share"]) == (2, 1.5, 0.5)
-    months = stage_scores(small, ["month"])
-    feb = _row(months, stage="Purchase", month="2026-02")
+    months = stage_scores(small, ["observed_month"])
+    feb = _row(months, stage="Purchase", observed_month="2026-02")
     assert (feb["n_customers"], feb["mean_score"]) == (2, 0.5)  # B 3, C -1 -1
+    q1 = _row(stage_scores(small, ["observed_quarter"]), stage="Purchase")
+    assert (q1["observed_quarter"], q1["n_customers"], q1["mean_score"]) == ("2026-Q1", 4, 0.5)
+    year = _row(stage_scores(small, ["observed_year"]), stage="Delivery")
+    assert (year["observed_year"], year["n_customers"]) == ("2026", 2)
 
 
 def test_stages_come_in_journey_order(small):
@@ -179,3 +183,15 @@ def test_sample_planted_stage_effects_are_found(tmp_path):
             assert _row(scores, stage=stage, planted=persona.name)["verdict"] == "disappointment"
         for stage in persona.delight:
             assert _row(scores, stage=stage, planted=persona.name)["verdict"] == "delight"
+
+
+def test_headline_names_a_stage_only_at_its_threshold():
+    from cxdata.analysis.scoring import headline
+
+    scores = pd.DataFrame({"stage": ["A", "B", "C"], "net_experience": [0.13, 0.19, 0.2]})
+    cfg = Settings(delight_threshold=0.2, disappointment_threshold=-0.2)
+    head = headline(scores, cfg)
+    assert head["worst"] is None and head["best"]["stage"] == "C"  # type: ignore[index]
+    scores["net_experience"] = [-0.2, 0.1, 0.19]
+    head = headline(scores, cfg)
+    assert head["best"] is None and head["worst"]["stage"] == "A"  # type: ignore[index]

@@ -26,6 +26,7 @@ from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import attribute_names, cell_scores
 from cxdata.analysis.segments import latest_assignments, latest_names
+from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
 
 LEVELS = ("stage", "touchpoint")
@@ -52,88 +53,134 @@ METHOD = (
     "because they differ. effect_size: Cliff's delta (share of pairs of an A and a B customer "
     "where A scores higher, minus the share where B does), descriptive only: no test, no "
     "interval. Rows with fewer than min_customers (CXDATA_MIN_CUSTOMERS) customers on a side "
-    "are listed with tested = false and no test."
+    "are listed with tested = false and no test. Segments: a condition may take several values "
+    "of its column (any matches); conditions on different columns must all hold. Everyone else "
+    "means the customers known not to be in A (one of A's columns has a known value outside "
+    "A's values); customers whose value is unknown are left out and counted (n_unknown), "
+    "unless B is rest-all, which includes them."
 )
 _CONDITION = re.compile(r"^\s*([^=]+?)\s*=\s*(.*?)\s*$")
+
+
+Value = str | tuple[str, ...]
+"""One value, or a set of values of one column (any of them matches)."""
+
+
+def values_of(value: Value) -> tuple[str, ...]:
+    """The values a condition accepts: a tuple as it is, one value as a 1-tuple."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @dataclass(frozen=True)
 class Segment:
     """Customers by persona (number or name of the latest model; a number first) and/or
-    attribute values (AND-ed); `rest` means everyone in the data who is not in the other
-    segment."""
+    attribute values: within one condition any of its values matches (OR), conditions are
+    AND-ed. `rest` means "everyone else": the customers known not to be in the other segment
+    (a value of one of its columns is known and not among its values); with
+    `include_unknown`, also those whose value is unknown (`--b rest-all`)."""
 
-    conditions: tuple[tuple[str, str], ...] = ()
+    conditions: tuple[tuple[str, Value], ...] = ()
     rest: bool = False
+    include_unknown: bool = False
 
     @classmethod
     def parse(cls, texts: list[str], allowed: set[str]) -> Segment:
-        if [t.strip().lower() for t in texts] == ["rest"]:
-            return cls(rest=True)
-        conditions = []
+        """From CLI words: `rest`, `rest-all`, or COLUMN=VALUE[|VALUE...] (one per column)."""
+        words = [t.strip().lower() for t in texts]
+        if words in (["rest"], ["rest-all"]):
+            return cls(rest=True, include_unknown=words == ["rest-all"])
+        conditions: list[tuple[str, Value]] = []
         for text in texts:
             match = _CONDITION.match(text)
             if not match:
-                raise FilterError(f'cannot read "{text}"; write COLUMN=VALUE, or rest')
+                raise FilterError(
+                    f'cannot read "{text}"; write COLUMN=VALUE (or VALUE|VALUE), rest or rest-all'
+                )
             name, value = match.groups()
             if name != "persona" and name not in allowed:
                 known = ", ".join(["persona", *sorted(allowed)])
                 raise FilterError(f'unknown column "{name}" in "{text}"; known: {known}')
-            conditions.append((name, value))
+            if name in {n for n, _ in conditions}:
+                raise FilterError(
+                    f'"{name}" appears twice; write its values in one condition, '
+                    f"{name}=VALUE|VALUE (a customer has one value per column)"
+                )
+            values = tuple(v.strip() for v in value.split("|"))
+            if not all(values):
+                raise FilterError(f'an empty value in "{text}"; write {name}=VALUE|VALUE')
+            conditions.append((name, values[0] if len(values) == 1 else values))
         if not conditions:
             raise FilterError("a segment needs at least one COLUMN=VALUE condition")
         return cls(tuple(conditions))
 
     def label(self) -> str:
-        return "everyone else" if self.rest else " & ".join(f"{k}={v}" for k, v in self.conditions)
+        if self.rest:
+            return "everyone else" + (" (unknowns included)" if self.include_unknown else "")
+        return " & ".join(f"{k}={'|'.join(values_of(v))}" for k, v in self.conditions)
 
 
-def _members(backend: ibis.BaseBackend, segment: Segment) -> ir.Table:
-    """customer_id of every customer meeting all the segment's conditions."""
-    attrs = backend.table("customer_attributes")
-    result: ir.Table | None = None
-    for name, value in segment.conditions:
-        if name == "persona":
-            named = latest_assignments(backend)
-            numbers = latest_names(backend).persona.cast("string").to_pandas()
-            # A persona number wins over a name, so "persona=2" never also takes in a
-            # persona that somebody named "2".
-            if value in set(numbers):
-                match = named.persona.cast("string") == value
+class _Membership:
+    """Per condition, who is in it and whose value is known, as boolean expressions over a
+    `customer_id` column (values never become SQL text)."""
+
+    def __init__(self, backend: ibis.BaseBackend, segment: Segment, customer: ir.Column) -> None:
+        attrs = backend.table("customer_attributes")
+        self.inside: list[ir.BooleanValue] = []
+        self.known: list[ir.BooleanValue] = []
+        for name, value in segment.conditions:
+            values = values_of(value)
+            if name == "persona":
+                named = latest_assignments(backend)
+                numbers = set(latest_names(backend).persona.cast("string").to_pandas())
+                # A persona number wins over a name, so "persona=2" never also takes in a
+                # persona that somebody named "2".
+                match = ibis.or_(*[
+                    named.persona.cast("string") == v if v in numbers else named.name == v
+                    for v in values
+                ])  # fmt: skip
+                ids, known = named.filter(match).customer_id, named.customer_id
             else:
-                match = named.name == value
-            ids = named.filter(match).select(customer_id=named.customer_id)
-        else:
-            ids = attrs.filter((attrs.name == name) & (attrs.value == value)).select("customer_id")
-        ids = ids.distinct()
-        result = ids if result is None else result.intersect(ids)
-    assert result is not None
-    return result
+                mine = attrs.filter((attrs.name == name) & attrs.value.notnull())
+                ids = mine.filter(mine.value.isin(values)).customer_id
+                known = mine.customer_id
+            self.inside.append(customer.isin(ids))
+            self.known.append(customer.isin(known))
+
+    def member(self) -> ir.BooleanValue:
+        """Meets every condition."""
+        return ibis.and_(*self.inside)
+
+    def known_outside(self) -> ir.BooleanValue:
+        """Fails a condition on a known value: surely not a member."""
+        return ibis.or_(*[k & ~i for k, i in zip(self.known, self.inside, strict=True)])
 
 
 def customer_cells(
     engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
-    """One row per customer and cell: customer_id, stage (and touchpoint), score, side."""
+    """One row per customer and cell: customer_id, stage (and touchpoint), score, side:
+    "a", "b", or "unknown" for a customer on neither side because a value that decides
+    membership is unknown (counted as n_unknown, never compared)."""
     if level not in LEVELS:
         raise FilterError(f'--by is "stage" or "touchpoint", not "{level}"')
     if a.rest:
         raise FilterError('segment A cannot be "rest"; name its conditions')
     by = [] if level == "stage" else ["touchpoint"]
     with engine.ibis() as backend:
-        cells = cell_scores(backend, by, filters).select("customer_id", "stage", *by, "score")
-        in_a = _members(backend, a)
-        side_a = cells.filter(cells.customer_id.isin(in_a.customer_id)).mutate(
-            side=ibis.literal("a")
+        cells = cell_scores(backend, by, filters, double_coded(engine)).select(
+            "customer_id", "stage", *by, "score"
         )
+        in_a = _Membership(backend, a, cells.customer_id)
+        is_a, not_a = in_a.member(), in_a.known_outside()
         if b.rest:
-            rest = cells.filter(~cells.customer_id.isin(in_a.customer_id))
+            is_b = ~is_a if b.include_unknown else not_a
+            undecided = ~is_a & ~not_a
         else:
-            in_b = _members(backend, b)
-            rest = cells.filter(
-                cells.customer_id.isin(in_b.customer_id) & ~cells.customer_id.isin(in_a.customer_id)
-            )
-        df = side_a.union(rest.mutate(side=ibis.literal("b"))).to_pandas()
+            in_b = _Membership(backend, b, cells.customer_id)
+            is_b = in_b.member() & ~is_a
+            undecided = ~is_a & ~in_b.member() & (~not_a | ~in_b.known_outside())
+        side = ibis.cases((is_a, "a"), (is_b, "b"), (undecided, "unknown"), else_=None)
+        df = cells.mutate(side=side).filter(side.notnull()).to_pandas()
     return df
 
 
@@ -160,7 +207,8 @@ def compare_cells(
     for key, group in cells.groupby(level, sort=False):
         side, scores = group["side"].to_numpy(), group["score"].to_numpy(float)
         a, b = scores[side == "a"], scores[side == "b"]
-        row: dict[str, object] = {level: key, "n_a": len(a), "n_b": len(b)}
+        row: dict[str, object] = {level: key, "n_a": len(a), "n_b": len(b),
+                                  "n_unknown": int(np.sum(side == "unknown"))}  # fmt: skip
         if level == "touchpoint":
             row["stage"] = group["stage"].iloc[0]
         row |= {"mean_a": _mean(a), "mean_b": _mean(b)}
@@ -187,8 +235,23 @@ def compare_cells(
                                ("p_value", welch.p_value), ("q_value", q_values)):  # fmt: skip
             results[column][index] = values
     df = pd.DataFrame(rows).assign(**results)
+    if len(df):  # a cell seen only by customers of unknown side has nothing to compare
+        df = df[(df["n_a"] + df["n_b"]) > 0]
     df["significant"] = (df["ci_low"] > 0) | (df["ci_high"] < 0)
-    return in_journey_order(df, order or [], [level]) if len(df) else df.reset_index(drop=True)
+    df = in_journey_order(df, order or [], [level]) if len(df) else df.reset_index(drop=True)
+    df.attrs["n_unknown"] = unknown_customers(cells, level)
+    return df
+
+
+def unknown_customers(cells: pd.DataFrame, level: str = "stage") -> int:
+    """Customers left out because a value deciding their side is unknown (distinct
+    customers when the cells name them, else the largest count of any one cell)."""
+    if "side" not in cells or not len(cells):
+        return 0
+    unknown = cells[cells["side"] == "unknown"]
+    if "customer_id" in cells:
+        return int(unknown["customer_id"].nunique())
+    return int(unknown.groupby(level).size().max()) if len(unknown) else 0
 
 
 def adjusted_level(selected: int, tested: int, q: float = FDR_LEVEL) -> float:
@@ -256,13 +319,15 @@ def compare(
 def segment_label(engine: Engine, segment: Segment) -> str:
     """How the segment reads in a sentence: persona numbers become their names."""
     if segment.rest:
-        return "everyone else"
+        return segment.label()
     with engine.ibis() as backend:
         names = latest_names(backend).to_pandas()
     by_number = {str(p): n for p, n in zip(names["persona"], names["name"], strict=True)}
     parts = [
-        f"{by_number.get(v, v)} customers" if k == "persona" else f"{k}={v}"
-        for k, v in segment.conditions
+        " or ".join(by_number.get(v, v) for v in values_of(value)) + " customers"
+        if k == "persona"
+        else f"{k}={'|'.join(values_of(value))}"
+        for k, value in segment.conditions
     ]
     return " & ".join(parts)
 
@@ -270,6 +335,15 @@ def segment_label(engine: Engine, segment: Segment) -> str:
 def segment_names(engine: Engine) -> set[str]:
     """Columns a segment condition may name (attributes; persona is always allowed)."""
     return set(attribute_names(engine))
+
+
+def unknown_sentence(df: pd.DataFrame) -> str:
+    """How many customers were left out as unknown ("" when none)."""
+    n = int(df.attrs.get("n_unknown", 0))
+    if not n:
+        return ""
+    who = "customer was" if n == 1 else "customers were"
+    return f" {n:,} {who} left out: a value that decides their segment is unknown."
 
 
 def summary(df: pd.DataFrame, a: str, b: str, level: str = "stage", most: int = 4) -> str:
@@ -286,6 +360,7 @@ def summary(df: pd.DataFrame, a: str, b: str, level: str = "stage", most: int = 
     tested = df["tested"].astype(bool)
     untested = int((~tested).sum())
     tail = f" {untested} {level}(s) had too few customers to test." if untested else ""
+    tail += unknown_sentence(df)
     found = df[df["significant"].astype(bool)].sort_values("diff", key=abs, ascending=False)
     if found.empty:
         return f"No {level} differs significantly between {a} and {b} after correction.{tail}"

@@ -7,15 +7,25 @@ that customers x cells table, joined to the customer's outcome, comes to pandas.
 Definitions (shown in the app):
 - **performance**: the mean customer score in the stage or touchpoint (as on the heatmaps);
   n = customers observed there;
-- **importance**: Spearman's rank correlation (scipy.stats.spearmanr) between the customer's
-  score there and the outcome, over the customers who have both (n_outcome); higher = a
-  better experience there goes with a better outcome. A correlation, not proof of cause:
-  segments that differ in both can produce it;
-- **quadrant**: split at the medians of importance and performance (unless thresholds are
-  given): concentrate_here = importance above and performance below; keep_up = important and
-  performing; low_priority = unimportant and under-performing; possible_overkill =
-  unimportant and performing. The median importance is raised to at least 0.1 (a "small"
-  correlation, Cohen): when most stages hardly matter, half of them are not important;
+- **importance**: Johnson's relative weight of the stage or touchpoint in a model of the
+  outcome over all of them together (logistic for a yes/no outcome, linear otherwise): the
+  share of the model's R² (pseudo-R² R²_O for yes/no) it carries, so the weights add up to
+  R² and collinear stages share what they explain instead of each claiming it (the halo
+  effect of reviews). Each weight has a 95% percentile interval from 200 seeded bootstrap
+  resamples of customers (importance_ci_low, importance_ci_high). Not rated (or not observed)
+  = the item's mean plus a "not rated" indicator in the model; the indicators' share of R²
+  is reported apart. `correlation` keeps Spearman's ρ with the outcome over the customers
+  who have both (n_outcome). A link, not proof of cause;
+- **not shown to matter**: a weight is never below 0, so its own interval cannot include 0;
+  instead a random reference item (seeded noise) sits in every model, and a stage or
+  touchpoint is shown to matter when its weight minus the reference's is above 0 with
+  Bonferroni-corrected 95% confidence over the items (bootstrap standard error). One that is
+  not shown to matter counts as unimportant: it is never in concentrate_here;
+- **quadrant**: importance splits at the mean relative weight (R² / number of items, i.e. a
+  share of 1 / number of items; option: the median), performance at the mean performance of
+  the rows (unless thresholds are given): concentrate_here = important and performance
+  below; keep_up = important and performing; low_priority = unimportant and
+  under-performing; possible_overkill = unimportant and performing;
 - **rank** (1 = fix first): concentrate_here first, then by priority = max(importance, 0) x
   (performance threshold - performance), the importance-weighted performance gap;
 - **moments of truth**: the risk of the bad outcome (a detractor, answer <= 6, on 0-10
@@ -37,18 +47,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxdata.analysis.drivers import MISSING, RESAMPLES, key_drivers
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import cell_scores
+from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
 
 Level = Literal["stage", "touchpoint"]
 LEVELS = ("stage", "touchpoint")
 QUADRANTS = ("concentrate_here", "keep_up", "low_priority", "possible_overkill")
 IMPORTANCE_METHOD = (
-    "Spearman rank correlation (scipy.stats.spearmanr) between the customer's score in the "
-    "stage or touchpoint and the outcome, over customers who have both"
+    "Importance is Johnson's relative weight of each {level} in a {model} regression of "
+    "{outcome} on all of them: its share of the model's {r2} ({value:.2f}), with 95% "
+    "bootstrap intervals ({resamples} resamples, seeded); a {level} whose weight does not "
+    "clear a random reference item is not shown to matter."
 )
+"""The one-sentence statement of the method (formatted per result, in attrs["method"])."""
+SPLITS = ("mean", "median")
 MOMENT_METHOD = (
     "risk of the bad outcome when disappointed there (score < 0) minus the risk otherwise, "
     "95% Newcombe hybrid score interval from Wilson intervals (scipy.stats.binomtest)"
@@ -165,7 +181,7 @@ def customer_cells(
     keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
     with engine.ibis() as backend:
         spec, answers = _outcome(backend, outcome, positive)
-        cells = cell_scores(backend, keys[1:], filters)
+        cells = cell_scores(backend, keys[1:], filters, double_coded(engine))
         if level == "touchpoint":
             cells = cells.filter(cells.touchpoint.notnull())
         joined = cells.left_join(answers, cells.customer_id == answers.customer_id)
@@ -181,14 +197,42 @@ def _spearman(x: pd.Series, y: pd.Series) -> float:
         return float(stats.spearmanr(x, y).statistic)
 
 
-def importance_performance(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per cell: performance (mean cell score), n, importance (Spearman with `y`), n_outcome."""
+def importance_performance(
+    cells: pd.DataFrame,
+    keys: list[str],
+    logistic: bool = False,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per cell: performance (mean cell score), n, importance (relative weight) with its
+    bootstrap interval and verdict, correlation (Spearman with `y`), n_outcome. `attrs`:
+    the model's r2, the share of the 'not rated' indicators and of the reference item."""
     rows = []
     for key, group in cells.groupby(keys, sort=False):
         both = group.dropna(subset=["y"])
-        importance = _spearman(both["score"], both["y"])
-        rows.append((*_key(key), group["score"].mean(), len(group), importance, len(both)))
-    return pd.DataFrame(rows, columns=[*keys, "performance", "n", "importance", "n_outcome"])
+        rows.append((*_key(key), group["score"].mean(), len(group),
+                     _spearman(both["score"], both["y"]), len(both)))  # fmt: skip
+    table = pd.DataFrame(rows, columns=[*keys, "performance", "n", "correlation", "n_outcome"])
+    known = cells.dropna(subset=["y"])
+    wide = known.pivot_table(index="customer_id", columns=keys, values="score", aggfunc="mean")
+    usable = [c for c in wide.columns if wide[c].notna().sum() >= _MIN_PAIRS and wide[c].std() > 0]
+    outcome = known.groupby("customer_id")["y"].first().reindex(wide.index)
+    for column in ("importance", "importance_ci_low", "importance_ci_high",
+                   "vs_reference_ci_low", "vs_reference_ci_high"):  # fmt: skip
+        table[column] = np.nan
+    table["shown_to_matter"] = False
+    table.attrs |= {"r2": np.nan, "pattern_weight": np.nan, "reference_weight": np.nan}
+    if not usable or len(wide) < len(usable) + _MIN_PAIRS or outcome.nunique() < 2:
+        return table
+    found = key_drivers(wide[usable], outcome, logistic, resamples, seed)
+    index = pd.MultiIndex.from_frame(table[keys]) if len(keys) > 1 else pd.Index(table[keys[0]])
+    for column in found.table.columns:
+        table[column] = found.table[column].reindex(index).to_numpy()
+    table["shown_to_matter"] = table["shown_to_matter"].fillna(False).astype(bool)
+    table.attrs |= {"r2": found.r2, "pattern_weight": found.pattern_weight,
+                    "reference_weight": found.reference_weight, "resamples": found.resamples,
+                    "difference_level": found.difference_level}  # fmt: skip
+    return table
 
 
 def classify(
@@ -196,17 +240,24 @@ def classify(
     importance_threshold: float | None = None,
     performance_threshold: float | None = None,
     min_importance: float = MIN_IMPORTANCE,
+    split: str = "median",
 ) -> pd.DataFrame:
     """Quadrant, priority and rank (1 = fix first) on an importance-performance table. By
-    default the thresholds are the medians (importance: at least `min_importance`); the ones
-    used are kept in `attrs`."""
+    default the thresholds are the medians (importance: at least `min_importance`); with
+    split="mean", the means. A row with `shown_to_matter` False is never important. The
+    thresholds used are kept in `attrs`."""
+    if split not in SPLITS:
+        raise FilterError(f'unknown split "{split}"; choose from: {", ".join(SPLITS)}')
     df = df.copy()
     imp, perf = importance_threshold, performance_threshold
+    centre = (lambda v: float(v.mean())) if split == "mean" else (lambda v: float(v.median()))
     if imp is None:
-        imp = max(float(df["importance"].median()), min_importance)
+        imp = max(centre(df["importance"]), min_importance)
     if perf is None:
-        perf = float(df["performance"].median())
+        perf = centre(df["performance"])
     important = df["importance"] > imp
+    if "shown_to_matter" in df:
+        important &= df["shown_to_matter"].astype(bool)
     performing = df["performance"] >= perf
     df["quadrant"] = np.select(
         [important & ~performing, important & performing, ~important & ~performing],
@@ -222,8 +273,19 @@ def classify(
     ).sort_values(["_first", "_priority", "_importance", df.columns[0]], kind="stable")
     df["rank"] = 0
     df.loc[order.index, "rank"] = np.arange(1, len(df) + 1)
-    df.attrs |= {"importance_threshold": imp, "performance_threshold": perf}
+    df.attrs |= {"importance_threshold": imp, "performance_threshold": perf, "split": split}
     return df.sort_values("rank").reset_index(drop=True)
+
+
+def resplit(table: pd.DataFrame, split: str) -> pd.DataFrame:
+    """A priorities table with its quadrants and ranks redone for another importance split
+    ("mean" or "median"); performance still splits at its mean."""
+    if split == table.attrs.get("split"):
+        return table
+    perf = float(table["performance"].mean())
+    out = classify(table.drop(columns=["quadrant", "priority", "rank"]), None, perf, 0.0, split)
+    out.attrs = {**table.attrs, **out.attrs}
+    return out
 
 
 def priorities(
@@ -234,15 +296,18 @@ def priorities(
     filters: Filters = NO_FILTERS,
     importance_threshold: float | None = None,
     performance_threshold: float | None = None,
+    split: str = "mean",
+    resamples: int = RESAMPLES,
 ) -> pd.DataFrame:
     """One row per stage (or touchpoint, with its stage), fix-first order: performance, n,
-    importance, n_outcome, quadrant, priority, rank, low_n. `attrs` holds the method, the
-    outcome and the thresholds used."""
+    importance (relative weight) with importance_ci_low/high, correlation (Spearman),
+    n_outcome, shown_to_matter, method, quadrant, priority, rank, low_n. `attrs` holds the
+    method, the outcome, the model's R² and the thresholds used."""
     cells, spec = customer_cells(engine, outcome, positive, level, filters)
     return priorities_from_cells(
         cells, spec, level, engine.stage_order(cells["stage"].unique()),
         engine.settings.min_customers,
-        importance_threshold, performance_threshold,
+        importance_threshold, performance_threshold, split, resamples,
     )  # fmt: skip
 
 
@@ -254,15 +319,35 @@ def priorities_from_cells(
     min_customers: int,
     importance_threshold: float | None = None,
     performance_threshold: float | None = None,
+    split: str = "mean",
+    resamples: int = RESAMPLES,
 ) -> pd.DataFrame:
     """`priorities` from the table `customer_cells` returned (so one read serves both the
     priorities and the moments of truth)."""
+    if split not in SPLITS:
+        raise FilterError(f'unknown split "{split}"; choose from: {", ".join(SPLITS)}')
     keys = ["stage"] if level == "stage" else ["touchpoint", "stage"]
-    table = importance_performance(cells, keys)
+    logistic = spec.scale == "binary"
+    table = importance_performance(cells, keys, logistic, resamples)
+    fitted = table.attrs
     table = in_journey_order(table, stage_order, keys)
-    df = classify(table, importance_threshold, performance_threshold)
+    if performance_threshold is None and len(table):
+        performance_threshold = float(table["performance"].mean())
+    df = classify(table, importance_threshold, performance_threshold, 0.0, split)
+    model = "logistic" if logistic else "linear"
+    df["method"] = f"relative weight ({model})"
     df["low_n"] = df["n_outcome"] < min_customers
-    df.attrs |= {"method": IMPORTANCE_METHOD, "outcome": spec.name, "level": level,
+    r2 = "pseudo-R² (R²_O)" if logistic else "R²"
+    sentence = IMPORTANCE_METHOD.format(
+        level=level,
+        model=model,
+        outcome=spec.name,
+        r2=r2,
+        value=fitted.get("r2", np.nan),
+        resamples=resamples,
+    )
+    df.attrs |= {**fitted, "method": sentence, "missing": MISSING, "model": model,
+                 "r2_name": r2, "outcome": spec.name, "level": level,
                  "scale": spec.scale}  # fmt: skip
     return df
 

@@ -2,7 +2,11 @@
 `Engine`: DuckDB or Spark).
 
 Definitions (shown in the app under "How scores are computed"):
-- a customer's cell score is the sum of their interaction scores in the cell (stage x
+- a unit is one customer x stage x touchpoint (x interaction code when present); when several
+  observers coded the same unit (double coding), it counts once: its score is the mean of
+  their values, each observer's value being the sum of their scores for that unit (the
+  observation counts below still count every recorded row);
+- a customer's cell score is the sum of their unit scores in the cell (stage x
   group, within the filters); positives and negatives are also summed separately;
 - per cell: n_customers (customers with at least one observation there), n_observations,
   mean_score (mean of customer cell scores) with a 95% t confidence interval,
@@ -23,11 +27,13 @@ from scipy import stats
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters, bound_values
 from cxdata.analysis.order import NONE, UNKNOWN, in_journey_order
 from cxdata.analysis.segments import customer_values
+from cxdata.analysis.units import counted_once, double_coded
 from cxdata.config import Settings
 from cxdata.engine import Engine
+from cxdata.store.schema import PERIODS
 
 OBSERVATION_DIMENSIONS = ("touchpoint", "channel", "study", "observer", "method", "interaction")
-DERIVED_DIMENSIONS = ("month", "persona")  # persona: of the latest persona model
+DERIVED_DIMENSIONS = (*PERIODS, "persona")  # persona: of the latest persona model
 SCORE_FIELDS = ["n_customers", "n_observations", "mean_score", "ci_low", "ci_high",
                 "mean_positive", "mean_negative", "delight_share", "disappointment_share",
                 "net_experience", "verdict", "low_n"]  # fmt: skip
@@ -70,17 +76,29 @@ def _check_names(backend: ibis.BaseBackend, by: list[str]) -> None:
 
 def _customer_level(name: str) -> bool:
     """Personas and attributes describe customers; the other dimensions each observation."""
-    return name not in (*OBSERVATION_DIMENSIONS, "month")
+    return name not in (*OBSERVATION_DIMENSIONS, *PERIODS)
+
+
+def period_of(observed_at: ir.TimestampValue, period: str) -> ir.StringValue:
+    """The period label of a timestamp: 2026-03 (month), 2026-Q1 (quarter), 2026 (year)."""
+    year = observed_at.year().cast("string")
+    if period == "observed_month":
+        return observed_at.strftime("%Y-%m")
+    if period == "observed_quarter":
+        return year.concat("-Q", observed_at.quarter().cast("string"))
+    if period == "observed_year":
+        return year
+    raise FilterError(f'unknown period "{period}"; choose from: {", ".join(PERIODS)}')
 
 
 def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) -> ir.Table:
-    """Add one column per grouping dimension: month from the observation time, customer-level
+    """Add one column per grouping dimension: periods from the observation time, customer-level
     values by joining them per customer. Nothing is dropped: an optional value that was not
     recorded groups as NONE, a customer without a value of the attribute (or persona) as
     UNKNOWN."""
     for name in by:
-        if name == "month":
-            table = table.mutate(month=table.observed_at.strftime("%Y-%m").fill_null(NONE))
+        if name in PERIODS:
+            table = table.mutate(**{name: period_of(table.observed_at, name).fill_null(NONE)})
         elif _customer_level(name):
             values = customer_values(backend, name)
             joined = table.left_join(values, table.customer_id == values._cid).drop("_cid")
@@ -91,17 +109,24 @@ def _with_dimensions(backend: ibis.BaseBackend, table: ir.Table, by: list[str]) 
 
 
 def cell_scores(
-    backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS
+    backend: ibis.BaseBackend,
+    by: list[str],
+    filters: Filters = NO_FILTERS,
+    double_coding: bool = True,
 ) -> ir.Table:
     """Per customer and cell (stage x `by`, within the filters): the cell score (sum of the
     customer's interaction scores there), its positive and negative parts and the number of
     observations. Every statistic (scores, comparisons, priorities) starts from this.
 
+    Double-coded units count once (`cxdata.analysis.units`); `double_coding=False` (from
+    `units.double_coded(engine)`: the data has none) skips that step, which costs a pass.
     Observations are aggregated first; persona and attribute values are joined to the much
     smaller per-customer cells afterwards."""
     obs = filters.apply(backend)
     per_observation = [d for d in by if not _customer_level(d)]
     obs = _with_dimensions(backend, obs, per_observation)
+    if double_coding:
+        obs = counted_once(obs, per_observation)
     cells = obs.group_by(["customer_id", "stage", *per_observation]).aggregate(
         score=obs.score.sum(),
         positive=ibis.greatest(obs.score, 0).sum(),  # score is NOT NULL: no NULL handling
@@ -111,9 +136,14 @@ def cell_scores(
     return _with_dimensions(backend, cells, [d for d in by if _customer_level(d)])
 
 
-def score_expr(backend: ibis.BaseBackend, by: list[str], filters: Filters = NO_FILTERS) -> ir.Table:
+def score_expr(
+    backend: ibis.BaseBackend,
+    by: list[str],
+    filters: Filters = NO_FILTERS,
+    double_coding: bool = True,
+) -> ir.Table:
     """The Ibis expression behind `stage_scores` (before the small pandas finish)."""
-    cells = cell_scores(backend, by, filters)
+    cells = cell_scores(backend, by, filters, double_coding)
     return cells.group_by(["stage", *by]).aggregate(
         n_customers=cells.count(),
         n_observations=cells.n_obs.sum(),
@@ -132,11 +162,12 @@ def stage_scores(
     """One row per stage (x each grouping value) with the fields in SCORE_FIELDS, stages in
     journey order."""
     by = list(by or [])
+    shared_units = double_coded(engine)
     # One query block for the name check, the query and the stage order: on DuckDB each
     # open of the file starts with a cold buffer pool.
     with engine.ibis() as backend:
         _check_names(backend, by)
-        df = score_expr(backend, by, filters).to_pandas()
+        df = score_expr(backend, by, filters, shared_units).to_pandas()
         order = engine.stage_order(df["stage"].unique())
     return finish(df, by, order, engine.settings)
 
@@ -159,12 +190,20 @@ def finish(df: pd.DataFrame, by: list[str], order: list[str], cfg: Settings) -> 
     return in_journey_order(df, order, by)[["stage", *by, *SCORE_FIELDS]]
 
 
-def headline(scores: pd.DataFrame) -> dict[str, object]:
-    """The most delighting and the most disappointing stage by net experience."""
+def headline(scores: pd.DataFrame, cfg: Settings | None = None) -> dict[str, object]:
+    """The most delighting stage (best net experience) if one reaches the delight threshold,
+    and the most disappointing (worst net) if one reaches the disappointment threshold; None
+    for a side no stage reaches: a stage at +0.13 net is never "most disappointing".
+    Thresholds from `cfg` (the defaults without)."""
+    cfg = cfg or Settings()
     if scores.empty:
         return {"best": None, "worst": None}
-    ranked = scores.sort_values("net_experience")
-    return {"best": ranked.iloc[-1].to_dict(), "worst": ranked.iloc[0].to_dict()}
+    ranked = scores.sort_values("net_experience", kind="stable")
+    best, worst = ranked.iloc[-1].to_dict(), ranked.iloc[0].to_dict()
+    return {
+        "best": best if best["net_experience"] >= cfg.delight_threshold else None,
+        "worst": worst if worst["net_experience"] <= cfg.disappointment_threshold else None,
+    }
 
 
 def totals(engine: Engine, filters: Filters = NO_FILTERS) -> dict[str, int]:

@@ -31,6 +31,7 @@ from cxdata.sample.load import load_sample
 from cxdata.store import Store
 
 if TYPE_CHECKING:
+    from cxdata.personas.estimator import PersonaSettings
     from cxdata.personas.models import PersonaModel
 
 
@@ -82,6 +83,29 @@ def ensure_data(s: Store, actor: str) -> None:
         bar.empty()
     s.set_meta("sample_offered", "yes")
     _offered.add(db_file)
+
+
+_personas_checked: set[tuple[str, str]] = set()
+
+
+def ensure_personas(s: Store) -> None:
+    """Personas from the first start: data without a persona model gets one (default
+    settings, actor `auto`), once, with its progress shown; checked once per data version
+    in this process (a new model changes the version)."""
+    from cxdata.app.first_personas import fit_first_personas, wants_personas
+
+    key = (str(s.path), data_version())
+    if not s.settings.auto_personas or key in _personas_checked:
+        return
+    if wants_personas(s):
+        with st.status("Finding personas in the data (first start)…", expanded=True) as status:
+            bar = st.progress(0.0, "Reading the customers…")
+            model = fit_first_personas(s, progress=lambda f, m: bar.progress(min(f, 1.0), m))
+            bar.empty()
+            found = f"Found {model.k} personas (model {model.model_id})." if model else ""
+            status.update(label=found or "Personas are ready.", state="complete", expanded=False)
+        key = (str(s.path), refresh_version(s))
+    _personas_checked.add(key)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -154,6 +178,17 @@ def personas(db_path: str, version: str) -> tuple[PersonaModel | None, bool]:
     s = _store(db_path)
     model = latest_model(s)
     return model, model is not None and is_stale(s, model)
+
+
+def persona_settings(model: PersonaModel) -> PersonaSettings:
+    """The settings a stored model was fitted with (to refit it on newer data)."""
+    from cxdata.personas.estimator import PersonaSettings
+
+    stored = dict(model.settings)
+    stored["k_range"] = tuple(stored.get("k_range", (3, 8)))
+    if stored.get("attributes") is not None:
+        stored["attributes"] = tuple(stored["attributes"])
+    return PersonaSettings(**stored)
 
 
 def refresh_version(s: Store) -> str:
@@ -237,3 +272,12 @@ def moments_table(
     if moments is None:
         raise FilterError(reason or "no moments of truth for this outcome")
     return moments
+
+
+@st.cache_data(show_spinner="Computing outcome KPIs…", max_entries=32)
+def outcomes(db_path: str, version: str, by: str | None, filters: Filters) -> pd.DataFrame:
+    """Outcome KPIs (rate, NPS or mean with intervals) overall or per group, cached per data
+    version, grouping and filters."""
+    from cxdata.analysis.outcomes import outcome_kpis
+
+    return outcome_kpis(_engine(db_path), by, filters)

@@ -74,7 +74,8 @@ def persona_labels(personas: pd.DataFrame) -> dict[int, str]:
 
 
 def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | None, str]:
-    """Widgets for one segment: a persona, one or two attribute values, or everyone else."""
+    """Widgets for one segment: a persona, values of one or two attributes (any of the values
+    of each, both attributes), or everyone else (with or without unknown values)."""
     db, version = str(data.store().path), data.data_version()
     opts = data.options(db, version)
     personas = data.persona_names(db, version)
@@ -85,22 +86,34 @@ def segment_picker(key: str, title: str, allow_rest: bool) -> tuple[Segment | No
         "Who", kinds, key=f"compare_{key}_kind", horizontal=True, label_visibility="collapsed"
     )
     if kind == "everyone else":
-        return Segment(rest=True), "everyone else"
+        unknown = st.checkbox(
+            "Include customers whose value is unknown",
+            key=f"compare_{key}_unknown",
+            help="Off: everyone known not to be in A. On: also customers without a value for "
+            "A's columns (or without a persona).",
+        )
+        segment = Segment(rest=True, include_unknown=unknown)
+        return segment, segment.label()
     if kind == "persona":
         labels = persona_labels(personas)
         number = st.selectbox(
             "Persona", list(labels), key=f"compare_{key}_persona", format_func=labels.__getitem__
         )
         return Segment((("persona", str(number)),)), f"{labels[number]} customers"
-    conditions = []
+    conditions: list[tuple[str, str | tuple[str, ...]]] = []
     for i in range(2):
         cols = st.columns(2)
         choices = [None, *opts.attributes] if i else list(opts.attributes)
         name = cols[0].selectbox("Attribute" if not i else "and attribute", choices,
                                  key=f"compare_{key}_attr_{i}")  # fmt: skip
         if name:
-            value = cols[1].selectbox("is", opts.attributes[name], key=f"compare_{key}_val_{i}")
-            conditions.append((name, str(value)))
+            chosen = cols[1].multiselect(
+                "is any of", opts.attributes[name], key=f"compare_{key}_vals_{i}",
+                default=list(opts.attributes[name])[:1],
+            )  # fmt: skip
+            values = tuple(str(v) for v in chosen)
+            if values:
+                conditions.append((name, values[0] if len(values) == 1 else values))
     if not conditions:
         return None, ""
     segment = Segment(tuple(conditions))

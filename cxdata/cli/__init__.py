@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from cxdata.cli import analysis, data
+from cxdata.cli import agreement, analysis, data, outcomes
 from cxdata.errors import CxError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     data.register(sub)
     analysis.register(sub)
+    outcomes.register(sub)
+    agreement.register(sub)
     return top
 
 

@@ -23,9 +23,25 @@ the same statistic. q_value: Benjamini-Hochberg over all rows tested; significan
 q_value <= 0.05. ci_low/ci_high: the Benjamini-Yekutieli (2005) false-coverage-rate
 adjusted intervals, every row at level 1 - max(R, 1) x 0.05 / m (ci_level), R rows selected
 of m: significant exactly when this interval excludes 0. ci95_low/ci95_high: each row's
-unadjusted 95% Welch interval. effect_size: Cliff's delta, descriptive only."""
+unadjusted 95% Welch interval. effect_size: Cliff's delta, descriptive only.
+Segments: "cabin=First|Business" takes either value; repeated --a conditions on different
+columns must all hold. --b rest is everyone known not to be in A: customers whose value is
+unknown are left out and counted (n_unknown); --b rest-all includes them."""
 """Kept in step with cxdata.analysis.compare.METHOD (a test checks the key terms); the CLI
 does not import the analysis to print its help."""
+
+
+PRIORITIES_METHOD = """\
+How importance is computed: Johnson's relative weight of each stage or touchpoint in a
+model of the outcome over all of them (logistic for yes/no, with the pseudo-R² R²_O;
+linear otherwise): the weights sum to the model's R², and collinear stages share what they
+explain. importance_ci_low/high: 95% percentile intervals from 200 seeded bootstrap
+resamples. Missing scores: an item a customer did not rate (or a stage not observed) is set
+to the item's mean and flagged by a 'not rated' indicator in the model; the indicators'
+share of R² is reported apart. shown_to_matter: the weight beats a random reference item
+(seeded noise in every model) with Bonferroni-corrected 95% confidence; a row not shown to
+matter is never in concentrate_here. correlation: Spearman's rho with the outcome."""
+"""Kept in step with cxdata.analysis.priorities (a test checks the key terms)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,17 +53,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "compare", "Compare two customer segments stage by stage (or by touchpoint).")
     p.epilog = COMPARE_METHOD
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE"',
-                   help="Segment A condition (repeat: AND); persona=N for a persona")  # fmt: skip
-    p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest',
-                   help="Segment B condition (repeat: AND), or rest for everyone else")  # fmt: skip
+    p.add_argument("--a", action="append", required=True, metavar='"COL=VALUE[|VALUE]"',
+                   help="Segment A condition (repeat: AND; VALUE|VALUE: either); "
+                        "persona=N for a persona")  # fmt: skip
+    p.add_argument("--b", action="append", required=True, metavar='"COL=VALUE"|rest|rest-all',
+                   help="Segment B condition (repeat: AND), rest for everyone known not to be "
+                        "in A, or rest-all to include unknown values too")  # fmt: skip
     p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
     p.set_defaults(run=compare)
     p = command(sub, "priorities", "What to fix first: importance vs performance for an outcome.")
+    p.epilog = PRIORITIES_METHOD
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--outcome", required=True, help="Outcome (or attribute) column, e.g. nps")
     p.add_argument("--positive", help="Value that counts as the good outcome, e.g. yes")
     p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--split", choices=["mean", "median"], default="mean",
+                   help="Where importance splits the quadrants: the mean relative weight "
+                        "(default) or the median; performance splits at its mean")  # fmt: skip
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
     p.set_defaults(run=priorities)
     p = command(sub, "personas", "Find data-driven personas and store the model (reproducible).")
@@ -94,7 +117,7 @@ def compare(args: argparse.Namespace) -> int:
     if args.json:
         print_json_rows(df)
         return 0
-    columns = [args.by, "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
+    columns = [args.by, "n_a", "n_b", "n_unknown", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
                "ci_level", "ci95_low", "ci95_high", "p_value", "q_value",
                "significant"]  # fmt: skip
     print_table(df[columns])
@@ -106,13 +129,25 @@ def priorities(args: argparse.Namespace) -> int:
     from cxdata.analysis.priorities import moments_of_truth, priorities
 
     engine = open_engine(args)
-    df = priorities(engine, args.outcome, args.positive, args.level)
+    df = priorities(engine, args.outcome, args.positive, args.level, split=args.split)
     moments = moments_of_truth(engine, args.outcome, args.positive, args.level)
     if args.json:
         print_json_rows(df)
         return 0
-    print_table(df[[args.level, "importance", "performance", "quadrant", "rank"]])
-    print(f"importance: {df.attrs.get('method', '')}")
+    print_table(df[[args.level, "importance", "importance_ci_low", "importance_ci_high",
+                    "correlation", "shown_to_matter", "performance", "quadrant",
+                    "rank", "n_outcome"]])  # fmt: skip
+    print(df.attrs.get("method", ""))
+    print(
+        f"Of the {df.attrs['r2_name']} {df.attrs['r2']:.3f}, the 'not rated' indicators carry "
+        f"{df.attrs['pattern_weight']:.3f} and the random reference item "
+        f"{df.attrs['reference_weight']:.4f}. Quadrants: importance above "
+        f"{df.attrs['importance_threshold']:.4f} (the {df.attrs['split']} weight), "
+        f"performance below {df.attrs['performance_threshold']:+.2f} (the mean)."
+    )
+    hidden = df.loc[~df["shown_to_matter"].astype(bool), args.level].astype(str).tolist()
+    if hidden:
+        print(f"not shown to matter: {', '.join(hidden)}")
     for _, m in moments[moments["moment_of_truth"]].iterrows():
         print(
             f"moment of truth: {m[args.level]}: disappointed customers' risk of the bad "

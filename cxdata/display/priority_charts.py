@@ -55,7 +55,8 @@ def priority_matrix(
     title: str,
 ) -> alt.LayerChart:
     """Importance (y) against performance (x), one labelled point per stage or touchpoint
-    (`name`), the four quadrants shaded and named, the split lines dashed."""
+    (`name`) with its interval as a whisker when the table has one, the four quadrants
+    shaded and named, the split lines dashed."""
     labels = {k: v[0] for k, v in QUADRANT_STYLE.items()}
     colour = alt.Scale(
         domain=[labels[k] for k in QUADRANT_STYLE], range=[v[1] for v in QUADRANT_STYLE.values()]
@@ -70,7 +71,9 @@ def priority_matrix(
         return float(lo - pad), float(hi + pad)
 
     x0, x1 = extent(data["performance"], performance_threshold)
-    y0, y1 = extent(data["importance"], importance_threshold)
+    high = data["importance_ci_high"] if "importance_ci_high" in data else data["importance"]
+    y0, y1 = extent(pd.concat([data["importance"], high.fillna(data["importance"])]),
+                    importance_threshold)  # fmt: skip
     xs, ys = performance_threshold, importance_threshold
     quads = pd.DataFrame(
         [("concentrate_here", x0, xs, ys, y1, "left", "top"),
@@ -86,7 +89,7 @@ def priority_matrix(
     yscale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
     x = alt.X("performance:Q", title="Performance: mean customer score (worse ← → better)",
               scale=xscale)  # fmt: skip
-    y = alt.Y("importance:Q", title="Importance: link with the outcome (Spearman ρ)",
+    y = alt.Y("importance:Q", title="Importance: relative weight (share of R², 95% CI)",
               scale=yscale)  # fmt: skip
     shade = (
         alt.Chart(quads)
@@ -110,7 +113,16 @@ def priority_matrix(
     tooltip = [
         alt.Tooltip("label:N", title=name.capitalize()),
         *([alt.Tooltip("stage:N", title="Stage")] if name != "stage" else []),
-        alt.Tooltip("importance:Q", title="Importance (ρ)", format="+.2f"),
+        alt.Tooltip("importance:Q", title="Importance (relative weight)", format=".3f"),
+        *(
+            [
+                alt.Tooltip("importance_ci_low:Q", title="95% CI from", format=".3f"),
+                alt.Tooltip("importance_ci_high:Q", title="95% CI to", format=".3f"),
+                alt.Tooltip("correlation:Q", title="Spearman ρ", format="+.2f"),
+            ]
+            if "importance_ci_low" in df
+            else []
+        ),
         alt.Tooltip("performance:Q", title="Performance", format="+.2f"),
         alt.Tooltip("n:Q", title="Customers (n)", format=","),
         alt.Tooltip("quadrant_label:N", title="Quadrant"),
@@ -121,6 +133,11 @@ def priority_matrix(
         color=alt.Color("quadrant_label:N", scale=colour, legend=None),
         tooltip=tooltip,
     )  # fmt: skip
+    layers = [points]
+    if "importance_ci_low" in data:  # whiskers: the bootstrap interval of each weight
+        layers.insert(0, base.mark_rule(color="#555555", opacity=0.6).encode(
+            y=alt.Y("importance_ci_low:Q", scale=yscale), y2="importance_ci_high:Q",
+            tooltip=tooltip))  # fmt: skip
     placed = data.join(_label_positions(data, (x0, x1, y0, y1), (width, height)))
     text = (
         alt.Chart(placed.dropna(subset=["label_x"]))
@@ -129,7 +146,7 @@ def priority_matrix(
                 text="label:N", tooltip=tooltip)
     )  # fmt: skip
     return alt.LayerChart(  # "pad": the plot is exactly width x height, as the labels assume
-        layer=[shade, *names, vline, hline, points, text], title=title, width=width, height=height,
+        layer=[shade, *names, vline, hline, *layers, text], title=title, width=width, height=height,
         autosize=alt.AutoSizeParams(type="pad"),
     )  # fmt: skip
 

@@ -3,6 +3,7 @@ so it is tested without Streamlit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -57,8 +58,12 @@ def persona_table(model: PersonaModel) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def default_segment(choices: list[str]) -> int:
-    for preferred in ("persona", "loyalty_tier", "study"):
-        if preferred in choices:
-            return choices.index(preferred)
+def default_segment(choices: list[str], value_counts: Mapping[str, int]) -> int:
+    """Where the heatmap opens: on personas whenever a model exists, otherwise on the first
+    choice with 2-12 values (a segment one can read at a glance), else the first choice."""
+    if "persona" in choices:
+        return choices.index("persona")
+    for i, name in enumerate(choices):
+        if 2 <= value_counts.get(name, 0) <= 12:
+            return i
     return 0

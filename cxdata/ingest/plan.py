@@ -16,6 +16,7 @@ from cxdata.config import Settings
 from cxdata.errors import Problem
 from cxdata.ingest.mapping import REQUIRED, Mapping, Outcome
 from cxdata.ingest.readers import Staged, quote
+from cxdata.store.schema import DERIVED_NAMES
 
 TIMESTAMP_FORMATS = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M"]
 CATALOGUE_TABLE = "cx_catalogue"
@@ -181,4 +182,19 @@ def build_plan(
             )
     extras = [h for h in staged.headers if h not in used]
     names = {header: name for name, header in mapping.attributes.items()}
+    stored = [(h, names.get(h, h)) for h in extras]
+    stored += [(o.column, name) for name, o in outcomes.items()]
+    for header, name in stored:
+        if name in DERIVED_NAMES:
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    header,
+                    None,
+                    f'"{name}" is a name cxdata derives itself (the periods of observed_at, '
+                    "persona): store the column under another name with [attributes] in "
+                    "the mapping, e.g. file_" + name + f' = "{header}"',
+                )  # fmt: skip
+            )
     return Plan(columns, sources, extras, outcomes, problems, codes, names)

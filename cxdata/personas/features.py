@@ -21,6 +21,7 @@ import ibis
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
+from cxdata.analysis.units import observations
 from cxdata.engine import Engine
 from cxdata.personas.gaps import NOT_OBSERVED, NOT_RATED, stage_gaps
 
@@ -85,7 +86,7 @@ def customer_features(
     with engine.ibis() as backend:
         stages = _observed_stages(engine, backend)
         meaning = _gap_meaning(backend, gaps)
-        obs = filters.apply(backend)
+        obs = observations(engine, backend, filters)  # double-coded units count once
         seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
         channels = sorted(str(c) for c in seen["channel"])
         with_channel = obs.count(where=obs.channel.notnull())  # surveys have no channel

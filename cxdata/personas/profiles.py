@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxdata.analysis.outcomes import kind_of_numbers, kpi_of
 from cxdata.personas.features import Features
 
 MIN_DIFFERENCE = 0.5  # standardised difference from which a feature "distinguishes"
@@ -187,16 +188,16 @@ def typical(features: Features, labels: np.ndarray, persona: int) -> dict[str, A
 
 
 def outcome_rates(outcomes: pd.DataFrame, customers: pd.Index) -> dict[str, float]:
-    """Per outcome: the NPS (promoters − detractors, in points) for NPS-like 0-10 answers,
-    else the mean (the positive share for yes/no outcomes)."""
+    """Per outcome, its KPI with the kind read from all customers' answers, never from the
+    column's name (cxdata.analysis.outcomes): the share for yes/no (0-1), the NPS in points
+    for 0-10 answers, else the mean."""
     rates = {}
-    mine = outcomes[outcomes["customer_id"].isin(customers)]
-    for name, group in mine.groupby("name"):
-        values = group.groupby("customer_id")["number"].mean().dropna()
-        if values.empty:
+    for name, answers in outcomes.groupby("name"):
+        kind = kind_of_numbers(answers["number"])
+        answered = answers[answers["customer_id"].isin(customers)]
+        mine = answered.groupby("customer_id")["number"].mean().dropna()
+        if kind is None or mine.empty:
             continue
-        if "nps" in str(name).lower() or "recommend" in str(name).lower():
-            rates[str(name)] = round(float(((values >= 9).mean() - (values <= 6).mean()) * 100), 1)
-        else:
-            rates[str(name)] = round(float(values.mean()), 3)
+        value = kpi_of(kind, mine)["value"]
+        rates[str(name)] = round(float(value), 1 if kind == "nps" else 3)
     return rates

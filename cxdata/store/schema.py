@@ -139,3 +139,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+PERIODS = ("observed_month", "observed_quarter", "observed_year")
+"""Periods that analysis derives from `observations.observed_at` (e.g. 2026-03, 2026-Q1,
+2026). Prefixed so they cannot be mistaken for a file's own `month` or `year` column."""
+DERIVED_NAMES = (*PERIODS, "persona")
+"""Grouping names analysis derives itself: an import refuses an attribute or outcome of the
+same name (it would be shadowed), naming the file and the column."""
