@@ -5,7 +5,8 @@ import streamlit as st
 from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
-from cxdata.display.charts import persona_diagnostics, persona_stage_row
+from cxdata.display.charts import heatmap, persona_diagnostics, persona_stage_row
+from cxdata.display.downloads import caption_text
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
 from cxdata.display.tables import persona_table
 from cxdata.personas.gaps import GAP_RULES
@@ -143,7 +144,18 @@ if stale:
     with st.expander("Find personas again (a new model)", expanded=True):
         find_personas()
 
-st.altair_chart(persona_diagnostics(model.diagnostics, model.k))
+diagnostics = persona_diagnostics(model.diagnostics, model.k)
+st.altair_chart(diagnostics)
+fitted_on = sum(int(p["size"]) for p in model.profiles)
+views.downloads(
+    diagnostics,
+    model.diagnostics,
+    f"persona_diagnostics_model_{model.model_id}",
+    caption_text(
+        f"none (model {model.model_id} is fitted on every customer)",
+        f"n = {fitted_on:,} customers",
+    ),
+)
 st.caption(
     "Stability: how well the personas come back when the model is refitted on resampled "
     "customers (1 = always the same). Silhouette: how clearly customers are separated "
@@ -207,6 +219,23 @@ for i, profile in enumerate(model.profiles):
         st.markdown("  \n".join(d for d in details if d))
         rename_persona(model.model_id, profile["persona"], profile["name"])
 
+if not by_persona.empty:
+    cfg = store.settings
+    rows = heatmap(by_persona, "persona", "Persona", stages,
+                   f"Which stages delight or disappoint which persona? (model {model.model_id})",
+                   cfg.delight_threshold, cfg.disappointment_threshold,
+                   [p["name"] for p in model.profiles])  # fmt: skip
+    counts = data.totals(db, version, filters)
+    st.markdown("**All personas' stage rows as one chart**")
+    views.downloads(
+        rows,
+        by_persona,
+        f"personas_by_stage_model_{model.model_id}",
+        caption_text(
+            filters.describe(),
+            f"n = {counts['customers']:,} customers, {counts['observations']:,} observations",
+        ),
+    )
 views.csv_download(
     "Persona profiles (CSV)",
     lambda: persona_table(model),

@@ -6,6 +6,7 @@ import argparse
 
 from cxdata.cli.common import (
     command,
+    engine_options,
     filters_of,
     open_engine,
     print_json_rows,
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", action="append", help="Only this outcome (repeat for more)")
     where_option(p)
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    engine_options(p)
     p.set_defaults(run=outcomes)
 
 

@@ -34,16 +34,20 @@ def discover(
     progress: Progress | None = None,
     *,
     actor: str = DEFAULT_ACTOR,
+    engine: Engine | None = None,
 ) -> PersonaModel:
-    """Fit personas on the store's customers, store model and assignments, return it."""
+    """Fit personas on the store's customers, store model and assignments, return it.
+    `engine`: where the features are computed (default: the store itself; Spark reads the
+    lake, which must be in sync with the store)."""
     settings = settings or PersonaSettings()
     attributes = None if settings.attributes is None else list(settings.attributes)
-    features = customer_features(store, attributes, filters, settings.gaps)
+    source: Engine = store if engine is None else engine
+    features = customer_features(source, attributes, filters, settings.gaps)
     if len(features.frame) < max(settings.k_range[1], settings.k or 0) * 5:
         raise StoreError(f"Too few customers ({len(features.frame)}) to look for personas.")
     finder = settings.finder().set_params(gap_columns=tuple(features.groups["rated"]))
     finder.fit(features.frame[features.model_columns], progress=progress)
-    outcomes = _outcomes(store)
+    outcomes = _outcomes(source)
     profiles = _profiles(features, finder, outcomes)
     customers = pd.DataFrame({"customer_id": features.frame.index, "persona": finder.labels_})
     explanation = f"{finder.explanation_} {gap_explanation(features, finder.labels_)}"
