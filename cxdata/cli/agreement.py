@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from cxdata.cli.common import command, filters_of, open_engine, print_table, where_option
+from cxdata.cli.common import (
+    command,
+    engine_options,
+    filters_of,
+    open_engine,
+    print_table,
+    where_option,
+)
 
 METHOD = """\
 How this is computed: a unit is one customer x stage x touchpoint (x interaction code);
@@ -27,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", choices=["interval", "ordinal", "nominal"], default="interval")
     where_option(p)
     p.add_argument("--json", action="store_true", help="Print JSON instead of tables")
+    engine_options(p)
     p.set_defaults(run=agreement)
 
 
