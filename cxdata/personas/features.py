@@ -99,12 +99,7 @@ def customer_features(
                 metrics[feature_name("score", stage)] = obs.score.mean(where=in_stage)
                 continue
             metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
-<<<<<<< HEAD
             metrics[feature_name("n", stage)] = observation_count(obs, in_stage)
-            source[feature_name("score", stage)] = ("score", stage)
-=======
-            metrics[feature_name("n", stage)] = obs.count(where=in_stage)
->>>>>>> main
             source[feature_name("n", stage)] = ("n", stage)
         for channel in channels:
             metrics[feature_name("channel", channel)] = (
