@@ -49,7 +49,7 @@ def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str, caption:
 
 
 def report_downloads(filters: Filters, segment: str) -> None:
-    """"Download report" as PDF and HTML over the page's filters and segment, for roles
+    """ "Download report" as PDF and HTML over the page's filters and segment, for roles
     that may export; made only when clicked (a few seconds), the role checked again then."""
     if not signin.principal().can(Action.EXPORT):
         return
