@@ -73,6 +73,7 @@ PAGES = [
     ("upload", "Upload", "Upload observations", "researcher", 0),
     ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 11),
     ("priorities", "Priorities", "Priorities: what to fix first", "viewer", 6),
+    ("trends", "Trends", "Trends", "viewer", 3),
     ("personas", "Personas", "Personas", "analyst", 7),
     ("compare", "Compare segments", "Compare segments", "analyst", 3),
     ("admin", "Administration", "Administration", "admin", 0),
