@@ -10,7 +10,7 @@ from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.downloads import caption_text, n_range
 from cxdata.display.outcome_tables import outcome_table
-from cxdata.display.trend_charts import net_trend_chart
+from cxdata.display.trend_charts import change_table, net_trend_chart
 
 signin.guard(Action.VIEW_HEATMAPS)
 store = data.store()
@@ -69,7 +69,13 @@ else:
     else:
         result = data.trend_change(db, version, period, earlier, later, filters)
         st.markdown("\n".join(f"- {md(s)}" for s in sentences(result, earlier, later)))
-        st.dataframe(result, hide_index=True)
+        st.dataframe(change_table(result), hide_index=True)
+        level = result["ci_level"].dropna()
+        if len(level):
+            st.caption(
+                f"Adjusted CIs are {100 * float(level.iloc[0]):.4g}% intervals "
+                "(Benjamini-Yekutieli), significant exactly when they exclude 0."
+            )
 
 by_period = data.outcomes(db, version, period, filters)
 if not by_period.empty:

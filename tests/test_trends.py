@@ -139,6 +139,10 @@ def test_trends_page_says_the_change_in_one_sentence(app_db, write):
         "- Value for money fell from +0.31 to −0.12 between 2019 and 2022 (significant)" in s
         for s in said
     ), said
+    (table,) = [d.value for d in at.dataframe if "Net before" in d.value.columns]
+    vfm = table[table["Stage"] == STAGE].iloc[0]
+    assert (vfm["Net before"], vfm["Net after"], vfm["Change"]) == (0.31, -0.12, -0.43)
+    assert vfm["Significant"] and vfm["Adjusted CI to"] < 0 and vfm["n after"] == 100
     points = chart_data(at, 0)
     row = points[(points.stage == STAGE) & (points.observed_year == "2022")].iloc[0]
     assert (row.n_customers, round(row.net_experience, 2)) == (100, -0.12)

@@ -41,3 +41,23 @@ def net_trend_chart(
     return layered.facet(facet=alt.Facet("stage:N", sort=stages, title=None), columns=3).properties(
         title=title
     )
+
+
+def change_table(change: pd.DataFrame) -> pd.DataFrame:
+    """The change test as a reader scans it: net before and after, the change with its
+    adjusted interval, the n on each side, and the verdict."""
+    out = pd.DataFrame(
+        {
+            "Stage": change["stage"],
+            "Net before": change["net_from"].round(2),
+            "Net after": change["net_to"].round(2),
+            "Change": change["change"].round(2),
+            "Adjusted CI from": change["ci_low"].round(2),
+            "Adjusted CI to": change["ci_high"].round(2),
+            "n before": change["n_from"],
+            "n after": change["n_to"],
+            "Significant": change["significant"].astype(bool),
+            "Tested": change["tested"].astype(bool),
+        }
+    )
+    return out.reset_index(drop=True)
