@@ -18,10 +18,17 @@ PAGES = {
     "Research": [
         ("app_pages/overview.py", "Data overview", ":material/table_chart:", Action.VIEW_OVERVIEW),
         ("app_pages/upload.py", "Upload", ":material/upload_file:", Action.UPLOAD),
+        (
+            "app_pages/quality.py",
+            "Observation quality",
+            ":material/fact_check:",
+            Action.VIEW_QUALITY,
+        ),  # fmt: skip
     ],
     "Executive": [
         ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),
         ("app_pages/priorities.py", "Priorities", ":material/flag:", Action.VIEW_PRIORITIES),
+        ("app_pages/trends.py", "Trends", ":material/trending_up:", Action.VIEW_HEATMAPS),
     ],
     "Analysis": [
         ("app_pages/personas.py", "Personas", ":material/groups:", Action.VIEW_PERSONAS),

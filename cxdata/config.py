@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic_settings import (
@@ -141,6 +141,18 @@ class Settings(BaseSettings):
     pseudonym_key_file: Path = _setting(
         DEFAULT_KEY, "The pseudonymisation key; kept outside the database, back it up."
     )
+    engine: Literal["duckdb", "spark"] = _setting(
+        "duckdb",
+        "Where analysis runs: the DuckDB store, or Spark over the Parquet lake (--engine).",
+    )
+    lake: str = _setting(
+        "",
+        "The Parquet lake `cxdata lake sync` writes and the Spark engine reads: a folder or any "
+        "URL Spark reads (hdfs://, s3a://) (--lake).",
+    )
+    spark_master: str = _setting(
+        "local[*]", "Spark master URL of the Spark engine, e.g. spark://host:7077 (--spark-master)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -215,6 +227,8 @@ def _accepts(name: str) -> str:
     field = Settings.model_fields[name]
     if field.annotation is bool:
         return FLAG_ACCEPTS
+    if getattr(field.annotation, "__origin__", None) is Literal:
+        return "one of " + ", ".join(str(v) for v in get_args(field.annotation))
     bounds = [
         f"{word} {getattr(rule, attr):g}"
         for rule in field.metadata

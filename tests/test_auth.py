@@ -27,7 +27,13 @@ from tests.conftest import table_checksum
 # The wording, written out independently of cxdata.auth.MINIMUM_ROLE.
 VIEWER = {"view_heatmaps", "view_priorities"}
 ANALYST = VIEWER | {"view_personas", "fit_personas", "rename_persona", "compare", "export"}
-RESEARCHER = ANALYST | {"view_overview", "upload", "remove_batch", "import_framework"}
+RESEARCHER = ANALYST | {
+    "view_overview",
+    "view_quality",
+    "upload",
+    "remove_batch",
+    "import_framework",
+}
 ADMIN = RESEARCHER | {"settings", "erase"}
 EXPECTED = {Role.VIEWER: VIEWER, Role.ANALYST: ANALYST, Role.RESEARCHER: RESEARCHER,
             Role.ADMIN: ADMIN}  # fmt: skip

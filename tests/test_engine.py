@@ -51,3 +51,25 @@ def test_filter_values_leave_nothing_behind(store, write):
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
     assert not {n for n in names | views if "memtable" in n or "filter" in n}
+
+
+def test_the_engine_settings_and_their_errors(store, write, tmp_path, capsys, monkeypatch):
+    """--engine/--lake/--spark-master on every analysis command; what is missing is said in
+    one line before Spark starts (no lake given, no lake written there, a misspelt engine)."""
+    from cxdata.cli import main
+
+    ingest_file(store, write("log.csv", LOG))
+    db = ["--db", str(store.path)]
+    assert main(["scores", *db, "--engine", "duckdb"]) == 0
+    assert "Delivery" in capsys.readouterr().out
+    for command in (["scores"], ["compare", "--a", "tier=Gold", "--b", "rest"],
+                    ["priorities", "--outcome", "tier"], ["personas"], ["outcomes"],
+                    ["agreement"]):  # fmt: skip
+        assert main([*command, *db, "--engine", "spark"]) == 1
+        assert "give --lake DIR (or CXDATA_LAKE)" in capsys.readouterr().err
+    lake = tmp_path / "no-lake"
+    assert main(["scores", *db, "--engine", "spark", "--lake", str(lake)]) == 1
+    assert f"write it first with: cxdata lake sync {lake}" in capsys.readouterr().err
+    monkeypatch.setenv("CXDATA_ENGINE", "flink")
+    assert main(["scores", *db]) == 2
+    assert "CXDATA_ENGINE='flink': engine accepts one of duckdb, spark" in capsys.readouterr().err

@@ -1,88 +1,114 @@
 """Observer bias on double-coded units (pure: observers' values per unit in, a table out).
 
-Per observer, over the units they coded together with at least one other observer: the
-difference between their value and the mean of the other observers' values on that unit.
-Its mean is the observer's bias (negative: harsher than their colleagues). One procedure
-per observer, as in `cxdata.analysis.compare`: a one-sample t-test of the differences gives
-the p-value and, from the same statistic, the interval; Benjamini-Hochberg over every
-observer tested selects R of m; every interval is reported at the Benjamini-Yekutieli level
-1 - max(R, 1) * 0.05 / m, and an observer is flagged exactly when it excludes 0.
+The model: an observer's value on a unit is the unit's own level plus the observer's
+effect plus noise (two-way fixed effects, fitted by least squares on the units coded by two
+or more observers; the unit levels drop out when each value is taken relative to its unit's
+mean). Each observer's `bias` is their effect minus the typical observer's (the observer
+whose effect is the median; negative: harsher). Why not "their value minus the other
+observers' mean" on its own: every colleague of a harsh observer would then look lenient
+(the harsh one is among "the others"), and with enough units be flagged for it; the model
+and the median reference keep one harsh observer from implicating the rest. `mean_diff`
+still shows that raw difference, as a description.
 
-An observer who often shares units with a biased colleague inherits a small difference of
-the opposite sign (the colleague is part of "the others"); the flag of the biased observer
-is the one to act on.
+One procedure per observer, as in `cxdata.analysis.compare`: the t-test of the contrast
+gives the p-value and, from the same statistic, the interval; Benjamini-Hochberg over every
+observer tested selects R of m; every interval is reported at the Benjamini-Yekutieli
+level 1 - max(R, 1) * 0.05 / m, and an observer is flagged exactly when it excludes 0.
+With only two observers the model cannot say which of them is off: the difference between
+them is shown, and neither is flagged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from cxdata.analysis.compare import FDR_LEVEL, adjusted_level
 
-MIN_UNITS = 2  # a t interval needs two differences
-BIAS_FIELDS = ["observer", "bias", "ci_low", "ci_high", "ci_level", "units", "p_value",
-               "q_value", "flagged"]  # fmt: skip
+BIAS_FIELDS = ["observer", "bias", "ci_low", "ci_high", "ci_level", "units", "mean_diff",
+               "p_value", "q_value", "flagged", "reference"]  # fmt: skip
 METHOD = (
-    "Bias: per observer, the mean over the units they double-coded of their value minus the "
-    "other observers' mean value on the unit (negative: harsher). Each observer is tested "
-    "with a one-sample t-test whose interval comes from the same statistic; Benjamini-Hochberg "
-    "over all observers tested (q = 0.05) selects R of m; the intervals are the "
-    "Benjamini-Yekutieli false-coverage-rate adjusted intervals at level 1 - max(R, 1) x 0.05 "
-    "/ m, and an observer is flagged exactly when that interval excludes 0."
+    "Bias: per observer, their effect minus the typical (median) observer's, from a two-way "
+    "model of the double-coded values (unit + observer, least squares; negative: harsher). "
+    "mean_diff is the plain mean of their value minus the other observers' mean on the same "
+    "units, which makes the colleagues of a harsh observer look lenient. Each observer is "
+    "tested with the t-test of their contrast, whose interval comes from the same statistic; "
+    "Benjamini-Hochberg over all observers tested (q = 0.05) selects R of m; the intervals "
+    "are the Benjamini-Yekutieli false-coverage-rate adjusted intervals at level 1 - max(R, 1) "
+    "x 0.05 / m, and an observer is flagged exactly when that interval excludes 0. With two "
+    "observers only their difference is known, and neither is flagged."
 )
 
 
-def differences(values: pd.DataFrame) -> pd.DataFrame:
-    """observer, unit, diff: each value minus the other observers' mean on its unit
-    (`values`: unit, observer, value; one row per observer and unit)."""
-    grouped = values.groupby("unit")["value"]
+def shared_values(values: pd.DataFrame) -> pd.DataFrame:
+    """The rows of units coded by two or more observers (`values`: unit, observer, value;
+    one row per observer and unit)."""
+    count = values.groupby("unit")["value"].transform("count")
+    return values[count >= 2].reset_index(drop=True)
+
+
+def mean_differences(values: pd.DataFrame) -> pd.Series:
+    """Per observer: mean over their units of their value minus the others' mean there."""
+    shared = shared_values(values)
+    grouped = shared.groupby("unit")["value"]
     total, count = grouped.transform("sum"), grouped.transform("count")
-    shared = values[count >= 2]
-    total, count = total[count >= 2], count[count >= 2]
-    others = (total - shared["value"]) / (count - 1)
-    return pd.DataFrame(
-        {"observer": shared["observer"], "unit": shared["unit"], "diff": shared["value"] - others}
-    )
+    diff = shared["value"] - (total - shared["value"]) / (count - 1)
+    return diff.groupby(shared["observer"]).mean()
+
+
+def _fit(shared: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, int]:
+    """Observers, their effects (sum to zero), the effects' covariance and the residual
+    degrees of freedom of the two-way model, fitted within units."""
+    who, observers = pd.factorize(shared["observer"], sort=True)
+    unit, units = pd.factorize(shared["unit"])
+    n, k, u = len(shared), len(observers), len(units)
+    a = sparse.csr_matrix((np.ones(n), (np.arange(n), who)), shape=(n, k))
+    in_unit = sparse.csr_matrix((np.ones(n), (np.arange(n), unit)), shape=(n, u))
+    size = np.asarray(in_unit.sum(axis=0)).ravel()
+    x = (a - in_unit @ sparse.diags(1.0 / size) @ (in_unit.T @ a)).toarray()
+    y = shared["value"].to_numpy(float)
+    y = y - (in_unit @ ((in_unit.T @ y) / size))
+    xtx_inv = np.linalg.pinv(x.T @ x)
+    effects = xtx_inv @ x.T @ y
+    effects -= effects.mean()
+    df = n - u - (k - 1)
+    rss = float(np.sum((y - x @ effects) ** 2))
+    sigma2 = rss / df if df > 0 else float("nan")
+    return [str(o) for o in observers], effects, sigma2 * xtx_inv, df
 
 
 def observer_bias(values: pd.DataFrame) -> pd.DataFrame:
-    """One row per observer (BIAS_FIELDS), most biased first (by |bias|)."""
-    diffs = differences(values)
-    rows = []
-    for observer, group in diffs.groupby("observer", sort=True):
-        d = group["diff"].to_numpy(float)
-        rows.append({"observer": observer, "bias": float(d.mean()), "units": len(d), "_d": d})
-    df = pd.DataFrame(rows, columns=["observer", "bias", "units", "_d"])
-    tested = df["units"] >= MIN_UNITS
+    """One row per observer with double-coded units (BIAS_FIELDS), most biased first."""
+    shared = shared_values(values)
+    if shared.empty:
+        return pd.DataFrame(columns=BIAS_FIELDS)
+    observers, effects, cov, df = _fit(shared)
+    units = shared.groupby("observer")["unit"].nunique()
+    ref = int(np.argmin(np.abs(effects - np.median(effects))))
+    e = np.eye(len(observers))
+    contrasts = e - e[ref]
+    bias = contrasts @ effects
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", contrasts, cov, contrasts), 0.0))
+    table = pd.DataFrame({
+        "observer": observers, "bias": bias, "units": units.reindex(observers).to_numpy(),
+        "mean_diff": mean_differences(values).reindex(observers).to_numpy(),
+        "reference": [i == ref for i in range(len(observers))],
+    })  # fmt: skip
     for column in ("ci_low", "ci_high", "ci_level", "p_value", "q_value"):
-        df[column] = np.nan
+        table[column] = np.nan
+    tested = ~table["reference"] & (len(observers) > 2) & (df > 0)
+    tested &= np.isfinite(se) & (se > 0)
     if tested.any():
-        results = [_t(d) for d in df.loc[tested, "_d"]]
-        p = np.array([r[0] for r in results])
+        t = bias[tested] / se[tested]
+        p = 2 * stats.t.sf(np.abs(t), df)
         q = stats.false_discovery_control(p, method="bh")
         level = adjusted_level(int(np.sum(q <= FDR_LEVEL)), len(p))
-        intervals = np.array([r[1](level) for r in results])
-        df.loc[tested, "p_value"], df.loc[tested, "q_value"] = p, q
-        df.loc[tested, "ci_low"], df.loc[tested, "ci_high"] = intervals[:, 0], intervals[:, 1]
-        df.loc[tested, "ci_level"] = level
-    df["flagged"] = (df["ci_low"] > 0) | (df["ci_high"] < 0)
-    df = df.drop(columns="_d")
-    order = df["bias"].abs().sort_values(ascending=False, kind="stable").index
-    return df.loc[order, BIAS_FIELDS].reset_index(drop=True)
-
-
-def _t(d: np.ndarray):  # type: ignore[no-untyped-def]
-    """(p-value, interval(level)) of the one-sample t-test of mean(d) = 0; without variation
-    the limit: p = 0 (or 1 at a mean of 0) and a point interval."""
-    mean = float(d.mean())
-    if not np.ptp(d):
-        return (0.0 if mean else 1.0), (lambda level: (mean, mean))
-    result = stats.ttest_1samp(d, 0.0)
-
-    def interval(level: float) -> tuple[float, float]:
-        ci = result.confidence_interval(level)
-        return float(ci.low), float(ci.high)
-
-    return float(result.pvalue), interval
+        half = stats.t.ppf(0.5 + level / 2, df) * se[tested]
+        table.loc[tested, "ci_low"] = bias[tested] - half
+        table.loc[tested, "ci_high"] = bias[tested] + half
+        table.loc[tested, "ci_level"] = level
+        table.loc[tested, "p_value"], table.loc[tested, "q_value"] = p, q
+    table["flagged"] = (table["ci_low"] > 0) | (table["ci_high"] < 0)
+    order = table["bias"].abs().sort_values(ascending=False, kind="stable").index
+    return table.loc[order, BIAS_FIELDS].reset_index(drop=True)

@@ -3,8 +3,9 @@
 Definitions (shown in the app under "How outcome KPIs are computed"):
 - each customer counts once per outcome: the mean of their answers (several batches);
 - **rate**: a yes/no outcome, i.e. numbers that are only 0 and 1 (the mapping's `positive`
-  values are stored as 1), or text with exactly two distinct values (the positive one is a
-  yes-word such as yes/ja/true, else the first alphabetically; `positive` names it). The
+  values are stored as 1; text beside them such as "n/a" is no answer), or text with
+  exactly two distinct values (the positive one is a yes-word such as yes/ja/true, else
+  the first alphabetically; `positive` names it). The
   share of customers with the positive answer, 0-1, with a 95% Wilson score interval;
 - **nps**: whole numbers from 0 to 10 reaching above 7. Promoters (9-10) minus detractors
   (0-6), in points on -100..+100, with the 95% adjusted-Wald interval of the trinomial
@@ -89,7 +90,7 @@ def _kinds(backend: ibis.BaseBackend) -> list[OutcomeKind]:
         name = str(r.name)
         kind = kind_from_summary(r.rows, r.numbers, r.lo, r.hi, r.non_binary, r.fractional,
                                  r.distinct)  # fmt: skip
-        if kind == "rate" and r.numbers:
+        if kind == "rate" and r.numbers:  # the answers stored as 1 name the positive side
             kinds.append(OutcomeKind(name, "rate", str(one.get(name, "1"))))
         elif kind == "rate":
             this = bound_values(("name",), [(name,)])
@@ -115,8 +116,8 @@ def kind_from_summary(
     """The one rule (see DEFINITIONS) from a summary of an outcome's stored answers: how
     many, how many are numbers, their range, how many are not 0/1, how many not whole, and
     how many distinct answers. None: text with more than two values, no KPI."""
-    if numbers and numbers == rows and not non_binary:
-        return "rate"
+    if numbers and not non_binary:
+        return "rate"  # 0/1 numbers (text answers beside them, e.g. "n/a", are no answer)
     if numbers and not fractional and lo >= 0 and hi <= 10 and hi > 7:
         return "nps"
     if not numbers:

@@ -39,6 +39,7 @@ class Action(StrEnum):
     COMPARE = "compare"
     EXPORT = "export"
     VIEW_OVERVIEW = "view_overview"
+    VIEW_QUALITY = "view_quality"
     UPLOAD = "upload"
     REMOVE_BATCH = "remove_batch"
     IMPORT_FRAMEWORK = "import_framework"
@@ -55,6 +56,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.COMPARE: Role.ANALYST,
     Action.EXPORT: Role.ANALYST,
     Action.VIEW_OVERVIEW: Role.RESEARCHER,
+    Action.VIEW_QUALITY: Role.RESEARCHER,
     Action.UPLOAD: Role.RESEARCHER,
     Action.REMOVE_BATCH: Role.RESEARCHER,
     Action.IMPORT_FRAMEWORK: Role.RESEARCHER,

@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from cxdata.cli import agreement, analysis, data, outcomes
+from cxdata.cli import agreement, analysis, data, lake, outcomes
 from cxdata.errors import CxError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     analysis.register(sub)
     outcomes.register(sub)
     agreement.register(sub)
+    lake.register(sub)
     return top
 
 

@@ -6,17 +6,24 @@ from __future__ import annotations
 import argparse
 import json
 
-from cxdata.cli.common import command, filters_of, open_engine, print_table, where_option
+from cxdata.cli.common import (
+    command,
+    engine_options,
+    filters_of,
+    open_engine,
+    print_table,
+    where_option,
+)
 
 METHOD = """\
 How this is computed: a unit is one customer x stage x touchpoint (x interaction code);
 each observer's value is the sum of their scores for the unit; only units coded by two or
 more observers count. alpha: Krippendorff's alpha (krippendorff package), 95% interval by
 bootstrap over units (1,000 resamples, seed 0); 0.80 is the usual bar, 0.667 the floor for
-tentative conclusions. bias: an observer's value minus the other observers' mean on the same
-units (negative: harsher); one-sample t-test per observer, Benjamini-Hochberg over all
-observers, Benjamini-Yekutieli adjusted intervals; flagged exactly when the interval
-excludes 0."""
+tentative conclusions. bias: an observer's effect minus the typical (median) observer's in a
+two-way model of the double-coded values (unit + observer; negative: harsher); t-test per
+observer, Benjamini-Hochberg over all observers, Benjamini-Yekutieli adjusted intervals;
+flagged exactly when the interval excludes 0."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", choices=["interval", "ordinal", "nominal"], default="interval")
     where_option(p)
     p.add_argument("--json", action="store_true", help="Print JSON instead of tables")
+    engine_options(p)
     p.set_defaults(run=agreement)
 
 

@@ -8,6 +8,7 @@ import sys
 
 from cxdata.cli.common import (
     command,
+    engine_options,
     fail,
     filters_of,
     open_engine,
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", default="stage", help="stage[,DIMENSION...] e.g. stage,touchpoint")
     where_option(p)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    engine_options(p)
     p.set_defaults(run=scores)
     p = command(sub, "compare", "Compare two customer segments stage by stage (or by touchpoint).")
     p.epilog = COMPARE_METHOD
@@ -61,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "in A, or rest-all to include unknown values too")  # fmt: skip
     p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    engine_options(p)
     p.set_defaults(run=compare)
     p = command(sub, "priorities", "What to fix first: importance vs performance for an outcome.")
     p.epilog = PRIORITIES_METHOD
@@ -72,13 +75,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Where importance splits the quadrants: the mean relative weight "
                         "(default) or the median; performance splits at its mean")  # fmt: skip
     p.add_argument("--json", action="store_true", help="Print JSON rows instead of a table")
+    engine_options(p)
     p.set_defaults(run=priorities)
     p = command(sub, "personas", "Find data-driven personas and store the model (reproducible).")
     p.add_argument("--k", default="auto", help="Number of personas, or auto (default)")
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
     p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--gaps",
+        choices=["auto", "not_rated", "not_observed"],
+        default="auto",
+        help="What a missing stage means: not rated (no feature; wide surveys), not observed "
+        "(behaviour; observation logs), or auto: from each batch's mapping (default)",
+    )
     p.add_argument("--json", action="store_true", help="Print JSON instead of text")
+    engine_options(p)
     p.set_defaults(run=personas)
 
 
@@ -151,6 +163,7 @@ def priorities(args: argparse.Namespace) -> int:
 
 
 def personas(args: argparse.Namespace) -> int:
+    from cxdata.engine import DuckDBEngine
     from cxdata.personas.discovery import discover
     from cxdata.personas.estimator import PersonaSettings
     from cxdata.store.audit import os_user
@@ -162,8 +175,12 @@ def personas(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
-    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
-    model = discover(open_store(args), settings, actor=os_user())
+    settings = PersonaSettings(
+        k=k, k_range=(lo, hi), method=args.method, seed=args.seed, gaps=args.gaps
+    )
+    engine = open_engine(args)
+    store = engine.store if isinstance(engine, DuckDBEngine) else open_store(args)
+    model = discover(store, settings, actor=os_user(), engine=engine)
     if args.json:
         print(json.dumps(model.to_json(), indent=2, default=str))
         return 0

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cxdata.analysis.filters import Filters
+    from cxdata.config import Settings
     from cxdata.engine import Engine
     from cxdata.store import Store
 
@@ -46,11 +47,34 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store.open(Settings.from_env(db_path=args.db))
 
 
-def open_engine(args: argparse.Namespace) -> Engine:
-    """Where an analysis command runs: the store (DuckDB)."""
-    from cxdata.engine import DuckDBEngine
+def engine_options(p: argparse.ArgumentParser) -> None:
+    """Where an analysis command runs (default: $CXDATA_ENGINE, else duckdb)."""
+    p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        help="duckdb (the store) or spark (the lake); default $CXDATA_ENGINE or duckdb",
+    )
+    p.add_argument("--lake", help="Parquet lake the spark engine reads (default: $CXDATA_LAKE)")
+    p.add_argument("--spark-master", metavar="URL",
+                   help="Spark master (default: $CXDATA_SPARK_MASTER or local[*])")  # fmt: skip
 
-    return DuckDBEngine(open_store(args))
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings with this command's flags over the environment."""
+    from cxdata.config import Settings
+
+    return Settings.from_env(db_path=args.db, engine=getattr(args, "engine", None),
+                             lake=getattr(args, "lake", None),
+                             spark_master=getattr(args, "spark_master", None))  # fmt: skip
+
+
+def open_engine(args: argparse.Namespace) -> Engine:
+    """Where an analysis command runs: the store (DuckDB), or Spark over the lake."""
+    from cxdata.engine import open_engine as engine_for
+    from cxdata.store import Store
+
+    settings = settings_of(args)
+    return engine_for(settings, lambda: Store.open(settings))
 
 
 def filters_of(engine: Engine, args: argparse.Namespace) -> Filters:

@@ -1,0 +1,174 @@
+"""Analysis on Apache Spark: the same Ibis expressions over the Parquet lake that
+`cxdata lake sync` writes (`cxdata.store.lake`). One SparkSession per process and master;
+each `ibis()` block runs in a fresh child session (`newSession()`: same SparkContext, its own
+temporary views), so what a block registers -- the canonical tables' views and the memtables
+of filter values -- is dropped when it ends and never seen by another block."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from cxdata.engine.base import CANONICAL_TABLES, EngineError
+from cxdata.store.lake import MANIFEST, manifest_version
+
+if TYPE_CHECKING:
+    import ibis
+
+    from cxdata.config import Settings
+
+LOCAL_SHUFFLE_PARTITIONS = 8
+"""Shuffle partitions in local mode (Spark's 200 are meant for clusters)."""
+
+_sessions: dict[str, Any] = {}
+_sessions_lock = threading.Lock()
+
+
+def spark_session(master: str) -> Any:
+    """This process's SparkSession for `master` (made once; Spark allows one context)."""
+    with _sessions_lock:
+        if master not in _sessions:
+            _sessions[master] = _start(master)
+        return _sessions[master]
+
+
+def _start(master: str) -> Any:
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise EngineError(
+            "The Spark engine needs Java 17 or later, and none was found (no java on PATH, "
+            "no JAVA_HOME). Install it, e.g. apt-get install openjdk-17-jre-headless."
+        )
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError('The Spark engine needs pyspark: pip install -e ".[spark]".') from None
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind nothing but loopback
+    builder = SparkSession.builder.master(master).appName("cxdata")
+    builder = builder.config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if master.startswith("local"):
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
+        builder = builder.config("spark.driver.host", "127.0.0.1")
+        builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Spark's own errors (Java gateway, master unreachable)
+        raise EngineError(f"Cannot start Spark with master {master}: {exc}") from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _is_local(lake: str) -> bool:
+    scheme = urlparse(lake).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter
+
+
+def _local_path(lake: str) -> Path:
+    return Path(urlparse(lake).path if lake.startswith("file:") else lake)
+
+
+@dataclass(frozen=True)
+class SparkEngine:
+    """Analysis over the Parquet lake at `lake` (a folder, or any URL Spark reads) on the
+    Spark cluster `master` (`local[*]`: this machine)."""
+
+    settings: Settings
+    lake: str
+    master: str = "local[*]"
+    name = "spark"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SparkEngine:
+        """The engine the settings name (CXDATA_LAKE, CXDATA_SPARK_MASTER); checks the lake."""
+        if not settings.lake:
+            raise EngineError(
+                "The Spark engine reads a lake: give --lake DIR (or CXDATA_LAKE), the folder "
+                "`cxdata lake sync DIR` writes."
+            )
+        engine = cls(settings, settings.lake, settings.spark_master)
+        engine.manifest_text()  # a clear error now rather than at the first query
+        return engine
+
+    def session(self) -> Any:
+        return spark_session(self.master)
+
+    def manifest_text(self) -> str:
+        """The lake's manifest: what the last sync wrote."""
+        if _is_local(self.lake):
+            path = _local_path(self.lake) / MANIFEST
+            if not path.exists():
+                raise EngineError(
+                    f"There is no cxdata lake at {self.lake} (no {MANIFEST}); write it first "
+                    f"with: cxdata lake sync {self.lake}"
+                )
+            return path.read_text()
+        try:
+            rows = self.session().read.text(self._path(MANIFEST), wholetext=True).collect()
+        except Exception as exc:  # Spark's AnalysisException: no such path
+            raise EngineError(f"Cannot read the cxdata lake at {self.lake}: {exc}") from None
+        return str(rows[0][0]) if rows else ""
+
+    def _path(self, name: str) -> str:
+        return self.lake.rstrip("/") + "/" + name
+
+    @contextmanager
+    def ibis(self) -> Iterator[ibis.BaseBackend]:
+        """Ibis over a child session with a view per canonical table; every temporary
+        view of the block (filter values too) is dropped when it ends."""
+        import ibis as ibis_module
+
+        session = self.session().newSession()
+        try:
+            for table in CANONICAL_TABLES:
+                reader = session.read.option("recursiveFileLookup", "true")
+                reader.parquet(self._path(table)).createOrReplaceTempView(table)
+            yield ibis_module.pyspark.connect(session)
+        finally:
+            for view in session.catalog.listTables():
+                if view.isTemporary:
+                    session.catalog.dropTempView(view.name)
+
+    def stage_order(self, present: Iterable[str] | None = None) -> list[str]:
+        """The store's journey order (`cxdata.store.database.journey_order`) as Ibis."""
+        with self.ibis() as backend:
+            return journey_order(backend, present)
+
+    def data_version(self) -> str:
+        """Changes exactly when a sync changed the lake."""
+        return "lake-" + manifest_version(self.manifest_text())
+
+    def describe(self) -> str:
+        return f"Spark ({self.master}) over the lake {self.lake}"
+
+
+def journey_order(backend: ibis.BaseBackend, present: Iterable[str] | None = None) -> list[str]:
+    """Stages in journey order: the active framework's, then the configured order, then the
+    others by first appearance (batch, then source row); as the store orders them."""
+    import ibis as ibis_module
+
+    versions, framework = backend.table("framework_versions"), backend.table("framework_stages")
+    active = framework.filter(framework.version == versions.version.max().as_scalar())
+    configured = backend.table("stages")
+    named = active.select(active.name, k=ibis_module.literal(0), p=active.position).union(
+        configured.select(configured.name, k=ibis_module.literal(1), p=configured.position)
+    )
+    rows = named.to_pandas().sort_values(["k", "p"], kind="stable")
+    known = list(dict.fromkeys(str(n) for n in rows["name"]))
+    if present is not None and not set(present) - set(known):
+        return known
+    obs = backend.table("observations")
+    firsts = obs.group_by("stage").aggregate(b=obs.batch_id.min(), r=obs.source_row.min())
+    seen = firsts.to_pandas().sort_values(["b", "r"], kind="stable")
+    wanted = None if present is None else set(present)
+    named_set = set(known)
+    return known + [
+        str(s) for s in seen["stage"] if s not in named_set and (wanted is None or s in wanted)
+    ]

@@ -1,0 +1,150 @@
+"""`cxdata lake sync`: the store's tables as Parquet, incremental, idempotent, and removal
+and erasure reach the lake (read back here with DuckDB and pyarrow; Spark reads the same
+files in tests/test_spark_parity.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from cxdata.cli import main
+from cxdata.config import Settings
+from cxdata.engine import CANONICAL_TABLES
+from cxdata.ingest import ingest_file
+from cxdata.personas.discovery import discover
+from cxdata.personas.estimator import PersonaSettings
+from cxdata.sample.load import load_sample
+from cxdata.store import Store
+from cxdata.store.lake import LAKE_TABLES, MANIFEST, LakeError, read_manifest, sync_lake
+from cxdata.store.privacy import erase_customer
+
+EXTRA = (
+    "customer_id,stage,score,channel,tier\n"
+    "X1,Delivery,2,web,Gold\nX1,Purchase,-1,web,Gold\nX2,Purchase,1,store,Basic\n"
+)
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory) -> Store:
+    store = Store.open(Settings(), tmp_path_factory.mktemp("lake") / "cx.duckdb")
+    load_sample(store)
+    return store
+
+
+def _lake_rows(lake: Path, table: str) -> int:
+    files = str(lake / table / "**" / "*.parquet")
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{files}')").fetchall()[0][0])
+
+
+def _store_rows(store: Store, table: str) -> int:
+    return int(store.query_df(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
+
+
+def test_the_lake_has_every_canonical_table():
+    assert LAKE_TABLES == CANONICAL_TABLES
+
+
+def test_sync_writes_every_table_then_nothing(sample_store, tmp_path):
+    lake = tmp_path / "lake"
+    first = sync_lake(sample_store, lake)
+    batches = sorted(sample_store.batches()["batch_id"])
+    assert len(batches) == 4
+    for table in ("observations", "customer_attributes"):
+        assert {f"{table}/batch_id-{b}" for b in batches} <= set(first.written)
+    for table in LAKE_TABLES:
+        assert _lake_rows(lake, table) == _store_rows(sample_store, table), table
+    assert _lake_rows(lake, "observations") == 25582
+    before = {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")}
+    second = sync_lake(sample_store, lake)
+    assert second.written == [] and second.removed == []
+    assert second.unchanged == len(first.written)
+    assert {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")} == before
+    assert "nothing written" in second.summary()
+
+
+def test_a_new_batch_writes_only_its_folders(store, write, tmp_path):
+    lake = tmp_path / "lake"
+    ingest_file(store, write("a.csv", EXTRA))
+    sync_lake(store, lake)
+    ingest_file(store, write("b.csv", EXTRA.replace("X", "Y")))
+    again = sync_lake(store, lake)
+    assert set(again.written) == {
+        "observations/batch_id-2", "customer_attributes/batch_id-2", "batches/all"
+    }  # fmt: skip
+    assert _lake_rows(lake, "observations") == 6
+
+
+def test_a_removed_batch_leaves_the_lake(store, write, tmp_path):
+    lake = tmp_path / "lake"
+    ingest_file(store, write("a.csv", EXTRA))
+    ingest_file(store, write("b.csv", EXTRA.replace("X", "Y")))
+    sync_lake(store, lake)
+    store.remove_batch(1)
+    result = sync_lake(store, lake)
+    assert {"observations/batch_id-1", "customer_attributes/batch_id-1"} <= set(result.removed)
+    assert not (lake / "observations" / "batch_id-1").exists()
+    assert "batch_id-1" not in read_manifest(lake)["tables"]["observations"]["parts"]
+    ids = duckdb.sql(
+        f"SELECT DISTINCT customer_id FROM read_parquet('{lake}/observations/**/*.parquet')"
+    ).fetchall()
+    assert sorted(i for (i,) in ids) == ["Y1", "Y2"]
+
+
+def test_an_erased_customer_is_in_no_parquet_file(tmp_path):
+    """Every Parquet file is decoded (every column, every row) and scanned byte by byte
+    (the footer's min/max statistics are plain bytes) for the erased id."""
+    store = Store.open(Settings(), tmp_path / "cx.duckdb")
+    load_sample(store)
+    discover(store, PersonaSettings(k=3, bootstraps=2))
+    lake = tmp_path / "lake"
+    sync_lake(store, lake)
+    target = str(store.query_df("SELECT min(customer_id) AS c FROM observations")["c"].iloc[0])
+    assert _in_files(lake, target)  # the lake held the customer before
+    erase_customer(store, target)
+    result = sync_lake(store, lake)
+    assert any(w.startswith("persona_assignments/") for w in result.written)
+    assert not _in_files(lake, target)
+    assert target not in (lake / MANIFEST).read_text()
+    for table in LAKE_TABLES:
+        assert _lake_rows(lake, table) == _store_rows(store, table), table
+
+
+def _in_files(lake: Path, needle: str) -> list[Path]:
+    found = []
+    for path in lake.rglob("*"):
+        if not path.is_file():
+            continue
+        if needle.encode() in path.read_bytes():
+            found.append(path)
+        elif path.suffix == ".parquet":
+            for column in pq.read_table(path).columns:
+                if any(needle in str(v) for v in column.to_pylist()):
+                    found.append(path)
+    return found
+
+
+def test_hidden_leftovers_are_removed_and_a_file_is_no_lake(store, write, tmp_path):
+    lake = tmp_path / "lake"
+    ingest_file(store, write("a.csv", EXTRA))
+    sync_lake(store, lake)
+    left = lake / "observations" / ".tmp-batch_id-9-dead"
+    left.mkdir()
+    (left / "data.parquet").write_bytes(b"half a file")
+    assert sync_lake(store, lake).written == []
+    assert not left.exists()
+    with pytest.raises(LakeError, match="not a folder"):
+        sync_lake(store, store.path)
+
+
+def test_cli_lake_sync(store, write, tmp_path, capsys):
+    ingest_file(store, write("a.csv", EXTRA))
+    lake = tmp_path / "lake"
+    assert main(["lake", "sync", str(lake), "--db", str(store.path)]) == 0
+    assert "folders written" in capsys.readouterr().out
+    assert main(["lake", "sync", str(lake), "--db", str(store.path)]) == 0
+    assert "nothing written" in capsys.readouterr().out
+    assert main(["lake", "sync", str(store.path), "--db", str(store.path)]) == 1
+    assert "is not a folder" in capsys.readouterr().err
