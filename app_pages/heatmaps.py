@@ -80,6 +80,7 @@ segment = st.selectbox(
     key="heatmap_segment",
     index=default_segment(segments, value_counts),
 )
+views.report_downloads(filters, segment)
 by_segment = data.scores(db, version, (segment,), filters)
 by_touchpoint = data.scores(db, version, ("touchpoint",), filters)
 thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)

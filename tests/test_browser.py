@@ -129,6 +129,12 @@ def test_every_page_and_an_upload(app, tmp_path):
         _settle(page, "Observations behind")
         page.screenshot(path=str(SHOTS / "heatmaps_cell.png"), full_page=True)
 
+        page.goto(url + "quality")
+        _settle(page, "Where do they disagree most?")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "Scores differ from the other observers': D. Arslan" in _text(page)
+        page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
+
         page.goto(url + "upload")
         _settle(page, "Upload observations")
         page.locator('input[type="file"]').first.set_input_files(str(upload))
@@ -186,7 +192,8 @@ def test_markdown_from_files_is_text_and_loads_nothing(tmp_path):
         page.screenshot(path=str(SHOTS / "markup_overview.png"), full_page=True)
         visits = [("heatmaps", "Which touchpoints delight"), ("priorities", "Fix-first"),
                   ("personas", "The 3 personas"), ("compare", "Compare segments"),
-                  ("upload", "Upload observations"), ("admin", "Administration")]  # fmt: skip
+                  ("upload", "Upload observations"), ("admin", "Administration"),
+                  ("quality", "Observation quality")]  # fmt: skip
         for path, text in visits:
             page.goto(url + path)
             _settle(page, text)

@@ -21,7 +21,7 @@ import ibis
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
-from cxdata.analysis.units import observations
+from cxdata.analysis.units import observation_count, observations
 from cxdata.engine import Engine
 from cxdata.personas.gaps import NOT_OBSERVED, NOT_RATED, stage_gaps
 
@@ -99,7 +99,7 @@ def customer_features(
                 metrics[feature_name("score", stage)] = obs.score.mean(where=in_stage)
                 continue
             metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
-            metrics[feature_name("n", stage)] = obs.count(where=in_stage)
+            metrics[feature_name("n", stage)] = observation_count(obs, in_stage)
             source[feature_name("n", stage)] = ("n", stage)
         for channel in channels:
             metrics[feature_name("channel", channel)] = (
