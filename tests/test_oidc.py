@@ -71,7 +71,7 @@ ROLES = list(ROLE_USERS)
 PAGES = [
     ("overview", "Data overview", "Data overview", "researcher", 1),
     ("upload", "Upload", "Upload observations", "researcher", 0),
-    ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 9),
+    ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 11),
     ("priorities", "Priorities", "Priorities: what to fix first", "viewer", 6),
     ("trends", "Trends", "Trends", "viewer", 3),
     ("personas", "Personas", "Personas", "analyst", 7),

@@ -31,7 +31,7 @@ PAGES = {
     "app_pages/overview.py": ("Data overview", "researcher", 1),
     "app_pages/upload.py": ("Upload observations", "researcher", 0),
     "app_pages/quality.py": ("Observation quality", "researcher", 4),
-    "app_pages/heatmaps.py": ("Journey heatmaps", "viewer", 9),
+    "app_pages/heatmaps.py": ("Journey heatmaps", "viewer", 11),
     "app_pages/priorities.py": ("Priorities: what to fix first", "viewer", 6),
     "app_pages/trends.py": ("Trends", "viewer", 3),
     "app_pages/personas.py": ("Personas", "analyst", 7),

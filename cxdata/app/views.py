@@ -48,6 +48,30 @@ def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str, caption:
         )
 
 
+def report_downloads(filters: Filters, segment: str) -> None:
+    """ "Download report" as PDF and HTML over the page's filters and segment, for roles
+    that may export; made only when clicked (a few seconds), the role checked again then."""
+    if not signin.principal().can(Action.EXPORT):
+        return
+    who = signin.principal_when_called()
+    s = data.store()
+
+    def make(fmt: str) -> Callable[[], bytes]:
+        return lambda: actions.export_report(who(), data.engine(), s, fmt, filters, segment)
+
+    c1, c2, _ = st.columns([1, 1, 4])
+    for column, fmt, mime in ((c1, "pdf", "application/pdf"), (c2, "html", "text/html")):
+        column.download_button(
+            f"Download report ({fmt.upper()})",
+            make(fmt),
+            f"cxdata_report_{segment}.{fmt}",
+            mime,
+            key=f"report_{fmt}",
+            on_click="ignore",
+            type="primary" if fmt == "pdf" else "secondary",
+        )
+
+
 def csv_download(label: str, table: Callable[[], pd.DataFrame], file_name: str, key: str) -> None:
     """One CSV download button (formula-safe), shown only to roles that may export (the
     role is checked again when it is clicked)."""
