@@ -8,6 +8,7 @@ from cxdata.app.text import md
 from cxdata.display.charts import heatmap, persona_diagnostics, persona_stage_row
 from cxdata.display.downloads import caption_text
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
+from cxdata.display.persona_text import relative_line, typical_lines
 from cxdata.display.tables import persona_table
 from cxdata.personas.gaps import GAP_RULES
 
@@ -90,28 +91,6 @@ def value_text(feature: str, value: float) -> str:
     return f"{value:.1f}".replace("-", "−")
 
 
-def typical_text(name: str, t: dict) -> str:
-    """`Solo Leisure 57% of the 7 with a known traveller type (1% of the persona)`."""
-    label = md(name.replace("_", " "))
-    if "known" not in t:  # a model fitted before shares stated their base
-        return f"{label} {md(t['value'])} ({t['share']:.0%})"
-    return (
-        f"{label} {md(t['value'])} {t['share']:.0%} of the {t['known']:,} with a known "
-        f"{label} ({t['of_persona']:.0%} of the persona)"
-    )
-
-
-def relative_text(relative: dict) -> str:
-    """The persona's relatively best and worst stage, against its own average."""
-    if not relative:
-        return ""
-    best, worst = f"{relative['best_sd']:+.1f}", f"{relative['worst_sd']:+.1f}"
-    return (
-        f"**Compared with their own average:** best at {md(relative['best'])} ({best} sd), "
-        f"worst at {md(relative['worst'])} ({worst} sd)"
-    ).replace("-", "−")
-
-
 def rename_persona(model_id: int, persona: int, current: str) -> None:
     key = f"persona_name_{model_id}_{persona}"
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -161,6 +140,14 @@ st.caption(
     "customers (1 = always the same). Silhouette: how clearly customers are separated "
     "(higher is better, rarely above 0.5 on survey-like data)."
 )
+if "gap_ami" in model.diagnostics:
+    per_k = " · ".join(
+        f"k = {int(r.k)}: {r.gap_ami:.2f}" for r in model.diagnostics.itertuples(index=False)
+    )
+    st.caption(
+        "Do the personas follow which items were rated? Adjusted mutual information between "
+        f"the personas and the pattern of rated items (0 = unrelated, 1 = the same): {per_k}."
+    )
 
 st.subheader(f"The {model.k} personas")
 st.caption(
@@ -192,16 +179,10 @@ for i, profile in enumerate(model.profiles):
         ]
         st.markdown("**What sets them apart**\n" + ("\n".join(lines) or "- nothing stands out"))
         typical = profile["typical"]
-        attributes = "; ".join(
-            typical_text(name, t)
-            for name, t in typical["attributes"].items()
-            if t.get("typical", True)
-        )
-        sparse = ", ".join(
-            f"{md(name.replace('_', ' '))} ({t['known']:,} of {t['size']:,})"
-            for name, t in typical["attributes"].items()
-            if not t.get("typical", True)
-        )
+        typical_values, sparse_values = typical_lines(typical["attributes"])
+        attributes = "; ".join(md(line) for line in typical_values)
+        sparse = ", ".join(md(line) for line in sparse_values)
+        relative = relative_line(profile.get("relative", {}))
         channels = ", ".join(
             f"{md(c)} {share:.0%}"
             for c, share in list(typical["channels"].items())[:3]
@@ -210,7 +191,7 @@ for i, profile in enumerate(model.profiles):
         mine = persona_kpis[persona_kpis["persona"] == profile["name"]].to_dict("records")
         outcomes = " · ".join(f"{kpi_label(k)} {kpi_text(k)} ({interval_text(k)})" for k in mine)
         details = [
-            relative_text(profile.get("relative", {})),
+            f"**Compared with their own average:** {md(relative)}" if relative else "",
             f"**Typical:** {attributes}" if attributes else "",
             f"**Known for too few to call typical:** {sparse}" if sparse else "",
             f"**Channels:** {channels}" if channels else "",

@@ -3,6 +3,8 @@ personas (shape), an independent overall level and gaps planted independently of
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,6 +101,7 @@ def test_profiles_name_each_personas_relatively_best_and_worst_stage(full):
         best, worst = ITEMS[int(np.argmax(shape))], ITEMS[int(np.argmin(shape))]
         assert (found["relative"]["best"], found["relative"]["worst"]) == (best, worst), planted
         assert found["relative"]["best_sd"] > 0 > found["relative"]["worst_sd"]
+        assert found["relative"]["best_n"] == found["relative"]["worst_n"] == found["size"]
         assert found["name"] == f"Happiest with {best} · least happy with {worst}"
     assert len({p["name"] for p in model.profiles}) == model.k
 
@@ -169,3 +172,44 @@ def test_k_is_chosen_among_solutions_that_do_not_follow_the_gaps():
     # none low enough: those within 0.02 of the lowest compete, and the caution is said
     k, why = pick_k(diag.assign(gap_ami=[0.055, 0.06, 0.097]))
     assert k == 4 and "partly follow the gaps" in why
+
+
+def test_cli_page_and_csv_state_the_same_bases(tmp_path, capsys):
+    """The CLI prints the lines the page and the report show (`cxdata.display.persona_text`);
+    the CSV keeps each typical share with its base."""
+    from cxdata.cli import main
+    from cxdata.display.persona_text import relative_line, typical_lines
+    from cxdata.display.tables import persona_table
+    from cxdata.personas.models import latest_model
+
+    csv, mapping = write_survey(tmp_path, with_gaps(PLANTED.ratings.iloc[:600], seed=2))
+    db = str(tmp_path / "cli.duckdb")
+    assert main(["ingest", "--db", db, "--mapping", str(mapping), str(csv)]) == 0
+    capsys.readouterr()
+    assert main(["personas", "--db", db, "--k", "4", "--gaps", "auto"]) == 0
+    out = capsys.readouterr().out
+    model = latest_model(Store.open(Settings(), tmp_path / "cli.duckdb"))
+    assert model is not None and "Not rated is no feature" in out
+    for profile in model.profiles:
+        traveller = profile["typical"]["attributes"]["traveller"]
+        # the traveller type is blank for about 30%: shares are of those with a known one
+        assert traveller["known"] < profile["size"] and traveller["typical"]
+        assert traveller["share"] == round(traveller["count"] / traveller["known"], 3)
+        typical, _ = typical_lines(profile["typical"]["attributes"])
+        assert f"   typical: {'; '.join(typical)}" in out
+        assert f"with a known traveller ({traveller['of_persona']:.0%} of the persona)" in out
+        assert f"   compared with their own average: {relative_line(profile['relative'])}" in out
+    html_out = tmp_path / "report.html"
+    assert main(["report", "--db", db, "--out", str(html_out)]) == 0
+    report = html.unescape(html_out.read_text(encoding="utf-8"))
+    for profile in model.profiles:
+        typical, _ = typical_lines(profile["typical"]["attributes"])
+        assert f"<b>Typical:</b> {'; '.join(typical)}</p>" in report
+        relative = relative_line(profile["relative"])
+        assert f"<b>Compared with their own average:</b> {relative}</p>" in report
+    table = persona_table(model)
+    assert (table["typical_traveller_known"] < table["customers"]).all()
+    with pytest.raises(SystemExit) as stopped:
+        main(["personas", "--db", db, "--gaps", "sometimes"])
+    assert stopped.value.code == 2
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err

@@ -163,6 +163,7 @@ def priorities(args: argparse.Namespace) -> int:
 
 
 def personas(args: argparse.Namespace) -> int:
+    from cxdata.display.persona_text import relative_line, typical_lines
     from cxdata.engine import DuckDBEngine
     from cxdata.personas.discovery import discover
     from cxdata.personas.estimator import PersonaSettings
@@ -189,4 +190,11 @@ def personas(args: argparse.Namespace) -> int:
     for p in model.profiles:
         traits = ", ".join(f"{d['label']} {d['std_diff']:+.1f} sd" for d in p["distinguishing"])
         print(f"{p['persona']}. {p['name']}: {p['size']:,} customers ({p['share']:.0%}); {traits}")
+        relative = relative_line(p.get("relative", {}))
+        typical, sparse = typical_lines(p["typical"]["attributes"])
+        for label, text in (("compared with their own average", relative),
+                            ("typical", "; ".join(typical)),
+                            ("known for too few to call typical", ", ".join(sparse))):  # fmt: skip
+            if text:
+                print(f"   {label}: {text}")
     return 0

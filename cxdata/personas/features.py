@@ -96,7 +96,9 @@ def customer_features(
             in_stage = obs.stage == stage
             source[feature_name("score", stage)] = ("score", stage)
             if meaning.get(stage) == NOT_RATED:
-                metrics[feature_name("score", stage)] = obs.score.mean(where=in_stage)
+                # the mean rating; a double-coded unit's rows count as one (`units`)
+                count = observation_count(obs, in_stage)
+                metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage) / count
                 continue
             metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
             metrics[feature_name("n", stage)] = observation_count(obs, in_stage)

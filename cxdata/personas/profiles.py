@@ -75,23 +75,25 @@ def distinguishing(features: Features, labels: np.ndarray, persona: int) -> list
 
 def relative_stages(features: Features, labels: np.ndarray, persona: int) -> dict[str, Any]:
     """The persona's relatively best and worst stage: its mean standardised score per stage
-    (among its customers with that stage) minus its own average over the stages, in sd of
-    all customers. Names where it is delighted or disappointed compared with itself, not
-    how generous it is."""
+    (among its customers with that stage: `best_n`, `worst_n`) minus its own average over
+    the stages, in sd of all customers. Names where it is delighted or disappointed
+    compared with itself, not how generous it is."""
     mine = labels == persona
-    means = {}
+    means, counts = {}, {}
     for column, (kind, stage) in features.source.items():
         if kind == "score" and column in features.frame:
             values = features.frame[column].astype(float)
             sd = values.std()
             if sd and not np.isnan(sd) and values[mine].notna().any():
                 means[stage] = (values[mine].mean() - values.mean()) / sd
+                counts[stage] = int(values[mine].notna().sum())
     if len(means) < 2:
         return {}
     relative = pd.Series(means) - np.mean(list(means.values()))
     best, worst = relative.idxmax(), relative.idxmin()
     return {"best": str(best), "best_sd": round(float(relative[best]), 3),
-            "worst": str(worst), "worst_sd": round(float(relative[worst]), 3)}  # fmt: skip
+            "best_n": counts[best], "worst": str(worst),
+            "worst_sd": round(float(relative[worst]), 3), "worst_n": counts[worst]}  # fmt: skip
 
 
 def _level_word(features: Features, labels: np.ndarray, persona: int) -> str:

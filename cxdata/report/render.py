@@ -20,6 +20,7 @@ from cxdata.display.charts import emotion_curve, heatmap
 from cxdata.display.downloads import caption_text, chart_svg
 from cxdata.display.headline import headline_metrics
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
+from cxdata.display.persona_text import relative_line, typical_lines
 from cxdata.display.priority_charts import QUADRANT_STYLE, priority_matrix
 from cxdata.report.content import ReportContent
 from cxdata.report.template import TEMPLATE
@@ -95,6 +96,10 @@ def _cards(c: ReportContent) -> list[dict[str, Any]]:
                                p["distinguishing"]],
             "kpis": [f"{kpi_label(k)}: {kpi_text(k)} ({interval_text(k)})"
                      for k in mine.to_dict("records")],
+            # the same lines as the page and the CLI (`cxdata.display.persona_text`)
+            "relative": relative_line(p.get("relative", {})),
+            "typical": typical_lines(p["typical"]["attributes"])[0],
+            "sparse": typical_lines(p["typical"]["attributes"])[1],
         })  # fmt: skip
     return cards
 

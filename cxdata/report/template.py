@@ -111,6 +111,10 @@ td.card ul { margin: 2pt 0; padding-left: 12pt; }
       <b>What sets them apart</b>
       <ul>{% for d in c.distinguishing %}<li>{{ d }}</li>{% else %}<li>nothing stands out</li>
       {% endfor %}</ul>
+      {% if c.relative %}<p><b>Compared with their own average:</b> {{ c.relative }}</p>{% endif %}
+      {% if c.typical %}<p><b>Typical:</b> {{ c.typical|join("; ") }}</p>{% endif %}
+      {% if c.sparse %}<p><b>Known for too few to call typical:</b> {{ c.sparse|join(", ") }}</p>
+      {% endif %}
       {% if c.kpis %}<b>Outcomes</b>
       <ul>{% for k in c.kpis %}<li>{{ k }}</li>{% endfor %}</ul>{% endif %}
       </td>{% endfor %}
