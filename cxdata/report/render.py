@@ -29,14 +29,27 @@ FIX_FIRST_ROWS = 8
 """Rows of the fix-first list on page 1 (the CLI's `priorities` has them all)."""
 
 
+REPORT_FONT = "Liberation Sans"
+"""The font charts are measured (vl-convert) and drawn (WeasyPrint) with, so labels fit."""
+_GRADIENT_BOX = re.compile(r'<path d="M0,0h([\d.]+)v[\d.]+h-[\d.]+Z" fill="url\(#(gradient_\d+)\)"')
+
+
 def inline_svg(chart: alt.TopLevelMixin) -> Markup:
-    """The chart as an <svg> element that scales to its box (a viewBox from its size)."""
-    svg = chart_svg(chart).decode("utf-8")
+    """The chart as an <svg> element that scales to its box (a viewBox from its size), in
+    the report's font; a colour legend's gradient is given in user space (WeasyPrint draws
+    vl-convert's bounding-box gradient as a sliver)."""
+    svg = chart_svg(chart.configure(font=REPORT_FONT)).decode("utf-8")
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     size = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
     if size and "viewBox" not in svg[: svg.index(">")]:
         w, h = size.groups()
         svg = svg.replace("<svg", f'<svg viewBox="0 0 {w} {h}"', 1)
+    for width, gradient in _GRADIENT_BOX.findall(svg):
+        svg = svg.replace(
+            f'<linearGradient id="{gradient}" x1="0" x2="1" y1="0" y2="0"',
+            f'<linearGradient id="{gradient}" gradientUnits="userSpaceOnUse" x1="0" '
+            f'x2="{width}" y1="0" y2="0"',
+        )
     return Markup(svg)  # noqa: S704 -- made by vl-convert, which escapes the text it draws
 
 
