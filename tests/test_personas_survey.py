@@ -22,6 +22,7 @@ from cxdata.personas.gaps import (
     NOT_RATED,
     GapRuleError,
     gap_ami,
+    gap_pattern,
     stage_gaps,
 )
 from cxdata.personas.partial import partial_kmeans
@@ -157,7 +158,9 @@ def test_partial_kmeans_places_a_customer_by_what_they_rated():
     assert list(labels) == [0] * 5 + [1] * 5 + [0, 1]
     # the gaps weigh nothing: filled in, they would pull the centres to -5/3 and 5/3
     assert centres[0, 1] == -2.0 and centres[1, 1] == 2.0
-    assert gap_ami(labels, np.array(["11"] * 10 + ["10"] * 2)) < 0.05
+    assert gap_ami(labels, np.array([3] * 10 + [1] * 2)) < 0.05
+    frame = pd.DataFrame({"a": [1.0, None, 2.0], "b": [None, None, 3.0]})
+    assert list(gap_pattern(frame, ["a", "b"])) == [1, 0, 3]
 
 
 def test_k_is_chosen_among_solutions_that_do_not_follow_the_gaps():
