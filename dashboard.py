@@ -28,6 +28,7 @@ PAGES = {
     "Executive": [
         ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),
         ("app_pages/priorities.py", "Priorities", ":material/flag:", Action.VIEW_PRIORITIES),
+        ("app_pages/trends.py", "Trends", ":material/trending_up:", Action.VIEW_HEATMAPS),
     ],
     "Analysis": [
         ("app_pages/personas.py", "Personas", ":material/groups:", Action.VIEW_PERSONAS),

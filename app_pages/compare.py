@@ -8,6 +8,7 @@ from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.charts import difference_chart
+from cxdata.display.downloads import caption_text, n_range
 
 signin.guard(Action.COMPARE)
 store = data.store()
@@ -48,6 +49,9 @@ st.caption(
 order = levels_in_journey_order(table, level, store.stage_order())
 chart = difference_chart(table, level, order, f"Where do {a_label} and {b_label} differ?")
 st.altair_chart(chart)
+n = f"A: {n_range(table['n_a'])}; B: {n_range(table['n_b'])}" if len(table) else "n = 0 customers"
+chart_caption = caption_text(f"{filters.describe()}; A = {a_label}; B = {b_label}", n)
+views.downloads(chart, table, f"comparison_by_{level}", chart_caption)
 tested = table[table["tested"].astype(bool)]
 if len(tested):
     st.caption(
@@ -57,4 +61,3 @@ if len(tested):
         "significant. ci95_low/ci95_high: each row's unadjusted 95% interval."
     )
 st.dataframe(table, hide_index=True)
-views.csv_download("Comparison (CSV)", lambda: table, "comparison.csv", key="compare_csv")

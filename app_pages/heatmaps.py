@@ -3,10 +3,13 @@
 import pandas as pd
 import streamlit as st
 
+from cxdata.analysis.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS
 from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
 from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
+from cxdata.display.charts import OKABE_ITO
+from cxdata.display.downloads import caption_text
 from cxdata.display.headline import headline_metrics
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text, outcome_table
 from cxdata.display.tables import default_segment
@@ -78,6 +81,7 @@ segment = st.selectbox(
     key="heatmap_segment",
     index=default_segment(segments, value_counts),
 )
+views.report_downloads(filters, segment)
 by_segment = data.scores(db, version, (segment,), filters)
 by_touchpoint = data.scores(db, version, ("touchpoint",), filters)
 thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
@@ -85,10 +89,16 @@ thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
 label = segment.replace("_", " ")
 
 
+caption = caption_text(
+    filters.describe(),
+    f"n = {counts['customers']:,} customers, {counts['observations']:,} observations",
+)
+
+
 def show(view: views.ChartView, table: pd.DataFrame, by: str, name: str) -> None:
-    """A heatmap, its downloads, and the observations behind a clicked cell."""
+    """A heatmap, its caption and downloads, and the observations behind a clicked cell."""
     event = views.show_chart(view, key=name, selectable=True)
-    views.downloads(view.chart, table, name)
+    views.downloads(view.chart, table, name, caption)
     for cell in views.selected_cells(event):
         st.markdown(
             f"**Observations behind {md(cell['stage'])} × {md(cell['row'])}** "
@@ -106,8 +116,20 @@ by_outcome = data.outcomes(db, version, segment, filters)
 if not by_outcome.empty:
     st.subheader(f"Outcomes by {md(label)}")
     st.dataframe(outcome_table(by_outcome, segment), hide_index=True)
+    st.caption(
+        "n: customers with an answer (each counts once per group); “(unknown)”: customers "
+        f"without a {md(label)} value. Rates with Wilson, NPS with adjusted-Wald, means with "
+        "t intervals (95%); see “How outcome KPIs are computed” below."
+    )
 curve_title = f"How does the experience evolve along the journey, by {label}?"
-views.show_chart(views.emotion_curve_chart(db, version, segment, filters, journey, curve_title))
+curve = views.emotion_curve_chart(db, version, segment, filters, journey, curve_title)
+views.show_chart(curve)
+if by_segment[segment].nunique() > len(OKABE_ITO):
+    st.caption(
+        f"{by_segment[segment].nunique()} lines: the {len(OKABE_ITO) - 1} largest in colour, "
+        "the others grey; every line is named in the legend and when you hover it."
+    )
+views.downloads(curve.chart, by_segment, f"emotion_curve_by_{segment}", caption)
 
 order = data.touchpoint_order(db, version, filters, journey)
 title = "Which touchpoints delight or disappoint?"
@@ -124,3 +146,6 @@ with st.expander("How scores are computed"):
         "customers are faded, dashed and marked “low n”. Colours use a fixed scale from −1 "
         "(everyone disappointed, red) to +1 (everyone delighted, blue)."
     )
+
+with st.expander("How outcome KPIs are computed"):
+    st.markdown(OUTCOME_DEFINITIONS)

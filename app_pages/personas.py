@@ -5,9 +5,12 @@ import streamlit as st
 from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
-from cxdata.display.charts import persona_diagnostics, persona_stage_row
+from cxdata.display.charts import heatmap, persona_diagnostics, persona_stage_row
+from cxdata.display.downloads import caption_text
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
+from cxdata.display.persona_text import relative_line, typical_lines
 from cxdata.display.tables import persona_table
+from cxdata.personas.gaps import GAP_RULES
 
 STALE = (
     "The persona model is older than the data: batches were added or removed since it was "
@@ -17,6 +20,11 @@ METHODS = {
     "kmeans": "k-means",
     "gmm": "Gaussian mixture",
     "agglomerative": "Agglomerative (Ward, up to 20,000 customers)",
+}
+GAPS = {
+    "auto": "Decide from the data",
+    "not_rated": "Not rated (surveys)",
+    "not_observed": "Not gone through (logs)",
 }
 
 principal = signin.guard(Action.VIEW_PERSONAS)
@@ -43,13 +51,24 @@ def find_personas() -> None:
             "Method", list(METHODS), format_func=METHODS.__getitem__, key="personas_method"
         )
         seed = c4.number_input("Seed", min_value=0, value=0, step=1, key="personas_seed")
+        gaps = st.selectbox(
+            "A missing stage means",
+            list(GAPS),
+            format_func=GAPS.__getitem__,
+            key="personas_gaps",
+            help=" · ".join(f"{GAPS[r]}: {text}" for r, text in GAP_RULES.items()),
+        )
         submitted = st.form_submit_button("Find personas", type="primary", key="personas_find")
     if not submitted:
         return
     from cxdata.personas.estimator import PersonaSettings  # scikit-learn loads on first use
 
     settings = PersonaSettings(
-        k=None if k == "auto" else int(k), k_range=(lo, hi), method=method, seed=int(seed)
+        k=None if k == "auto" else int(k),
+        k_range=(lo, hi),
+        method=method,
+        seed=int(seed),
+        gaps=gaps,
     )
     bar = st.progress(0.0, "Finding personas…")
     found = actions.fit_personas(
@@ -104,12 +123,31 @@ if stale:
     with st.expander("Find personas again (a new model)", expanded=True):
         find_personas()
 
-st.altair_chart(persona_diagnostics(model.diagnostics, model.k))
+diagnostics = persona_diagnostics(model.diagnostics, model.k)
+st.altair_chart(diagnostics)
+fitted_on = sum(int(p["size"]) for p in model.profiles)
+views.downloads(
+    diagnostics,
+    model.diagnostics,
+    f"persona_diagnostics_model_{model.model_id}",
+    caption_text(
+        f"none (model {model.model_id} is fitted on every customer)",
+        f"n = {fitted_on:,} customers",
+    ),
+)
 st.caption(
     "Stability: how well the personas come back when the model is refitted on resampled "
     "customers (1 = always the same). Silhouette: how clearly customers are separated "
     "(higher is better, rarely above 0.5 on survey-like data)."
 )
+if "gap_ami" in model.diagnostics:
+    per_k = " · ".join(
+        f"k = {int(r.k)}: {r.gap_ami:.2f}" for r in model.diagnostics.itertuples(index=False)
+    )
+    st.caption(
+        "Do the personas follow which items were rated? Adjusted mutual information between "
+        f"the personas and the pattern of rated items (0 = unrelated, 1 = the same): {per_k}."
+    )
 
 st.subheader(f"The {model.k} personas")
 st.caption(
@@ -136,15 +174,15 @@ for i, profile in enumerate(model.profiles):
         lines = [
             f"- {md(d['label'])}: {sd_text(d['std_diff'])} "
             f"({value_text(d['feature'], d['persona'])} vs {value_text(d['feature'], d['overall'])}"
-            " overall)"
+            " overall" + (f", of the {d['known']:,} with a known value)" if "known" in d else ")")
             for d in profile["distinguishing"]
         ]
         st.markdown("**What sets them apart**\n" + ("\n".join(lines) or "- nothing stands out"))
         typical = profile["typical"]
-        attributes = ", ".join(
-            f"{md(name.replace('_', ' '))} {md(t['value'])} ({t['share']:.0%})"
-            for name, t in typical["attributes"].items()
-        )
+        typical_values, sparse_values = typical_lines(typical["attributes"])
+        attributes = "; ".join(md(line) for line in typical_values)
+        sparse = ", ".join(md(line) for line in sparse_values)
+        relative = relative_line(profile.get("relative", {}))
         channels = ", ".join(
             f"{md(c)} {share:.0%}"
             for c, share in list(typical["channels"].items())[:3]
@@ -153,13 +191,32 @@ for i, profile in enumerate(model.profiles):
         mine = persona_kpis[persona_kpis["persona"] == profile["name"]].to_dict("records")
         outcomes = " · ".join(f"{kpi_label(k)} {kpi_text(k)} ({interval_text(k)})" for k in mine)
         details = [
+            f"**Compared with their own average:** {md(relative)}" if relative else "",
             f"**Typical:** {attributes}" if attributes else "",
+            f"**Known for too few to call typical:** {sparse}" if sparse else "",
             f"**Channels:** {channels}" if channels else "",
             f"**Outcomes:** {md(outcomes)}" if outcomes else "",
         ]
         st.markdown("  \n".join(d for d in details if d))
         rename_persona(model.model_id, profile["persona"], profile["name"])
 
+if not by_persona.empty:
+    cfg = store.settings
+    rows = heatmap(by_persona, "persona", "Persona", stages,
+                   f"Which stages delight or disappoint which persona? (model {model.model_id})",
+                   cfg.delight_threshold, cfg.disappointment_threshold,
+                   [p["name"] for p in model.profiles])  # fmt: skip
+    counts = data.totals(db, version, filters)
+    st.markdown("**All personas' stage rows as one chart**")
+    views.downloads(
+        rows,
+        by_persona,
+        f"personas_by_stage_model_{model.model_id}",
+        caption_text(
+            filters.describe(),
+            f"n = {counts['customers']:,} customers, {counts['observations']:,} observations",
+        ),
+    )
 views.csv_download(
     "Persona profiles (CSV)",
     lambda: persona_table(model),

@@ -7,6 +7,7 @@ from cxdata.analysis.priorities import DEFINITIONS, resplit
 from cxdata.app import data, signin, views, widgets
 from cxdata.app.auth import Action
 from cxdata.app.text import md
+from cxdata.display.downloads import caption_text, n_range
 from cxdata.display.priority_charts import QUADRANT_STYLE, moments_chart, priority_matrix
 
 signin.guard(Action.VIEW_PRIORITIES)
@@ -100,7 +101,13 @@ if len(hidden):
         f"**Not shown to matter** (weight not above the random reference item): "
         f"{', '.join(md(h) for h in hidden)}. They are never in “Concentrate here”."
     )
-views.downloads(matrix, table, f"priorities_by_{level}")
+good = f"{outcome} = {positive}" if positive else outcome
+views.downloads(
+    matrix,
+    table,
+    f"priorities_by_{level}",
+    caption_text(f"{filters.describe()}; outcome {good}", n_range(table["n"])),
+)
 
 st.subheader("Fix-first list")
 shown = table.assign(quadrant=table["quadrant"].map(labels).fillna(table["quadrant"]))
@@ -162,7 +169,13 @@ if moments is not None and not moments.empty:
         f"Where does a disappointment make a bad {outcome} more likely? By {level}",
     )
     st.altair_chart(chart, width="content")
-    views.downloads(chart, moments, f"moments_of_truth_by_{level}")
+    n = n_range(moments["n_disappointed"] + moments["n_other"])
+    views.downloads(
+        chart,
+        moments,
+        f"moments_of_truth_by_{level}",
+        caption_text(f"{filters.describe()}; bad outcome {moments.attrs['bad']}", n),
+    )
     with st.expander("Moments of truth as a table"):
         titles = {"risk_disappointed": "Risk if disappointed", "risk_other": "Risk otherwise",
                   "risk_difference": "Difference", "ci_low": "95% CI from",

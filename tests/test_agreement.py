@@ -186,3 +186,51 @@ def test_cli_json(store, write, capsys):
 def test_cli_refuses_an_unknown_metric_and_filter(store, capsys):
     assert main(["agreement", "--db", str(store.path), "--where", "nosuch=1"]) == 2
     assert "nosuch" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    from cxdata.config import Settings
+    from cxdata.sample.load import load_sample
+    from cxdata.store import Store
+
+    store = Store.open(Settings(), tmp_path_factory.mktemp("sample") / "s.duckdb")
+    load_sample(store)
+    return store
+
+
+def test_the_analysis_finds_the_samples_harsh_observer(sample_store):
+    from cxdata.sample.calibration import CALIBRATION_METHOD, HARSH_BY, HARSH_OBSERVER
+
+    report = agreement(sample_store)
+    bias = report.observers.set_index("observer")
+    assert list(bias.index[bias["flagged"]]) == [HARSH_OBSERVER]
+    harsh = bias.loc[HARSH_OBSERVER]
+    assert harsh["ci_low"] < -HARSH_BY * 0.8 and harsh["ci_high"] > -HARSH_BY * 1.2
+    assert harsh["bias"] == pytest.approx(-HARSH_BY, abs=0.15)
+    recodes = Filters.build({"method": [CALIBRATION_METHOD]})
+    assert report.overall["units"] == len(observer_values(sample_store)) // 2
+    assert report.overall["units"] == agreement(sample_store, resamples=10).overall["units"]
+    assert 0.8 <= report.overall["alpha"] <= 0.95  # noise of +-1 on 30% of the re-codes
+    # the re-codes alone have no second observer: nothing pairable
+    assert agreement(sample_store, filters=recodes, resamples=10).overall["units"] == 0
+
+
+def test_the_samples_recoded_units_count_once(sample_store):
+    from cxdata.analysis.scoring import stage_scores
+    from cxdata.sample import SAMPLE_DIR
+    from cxdata.sample.calibration import without_recodes
+
+    retail = pd.read_csv(SAMPLE_DIR / "retail_store_visits.csv")
+    study = Filters.build({"study": ["Retail store visits"]})
+    got = stage_scores(sample_store, filters=study).set_index("stage")
+    keys = ["customer_id", "stage", "touchpoint", "interaction"]
+    per_observer = retail.groupby([*keys, "observer"], dropna=False)["score"].sum()
+    unit = per_observer.groupby(level=keys, dropna=False).mean()
+    cells = unit.groupby(level=["customer_id", "stage"]).sum()
+    want = cells.groupby(level="stage").mean()
+    for stage, mean in want.items():
+        assert got.loc[stage, "mean_score"] == pytest.approx(mean)
+    assert got["n_observations"].sum() == len(retail)  # every recorded row still counted
+    summed = without_recodes(retail).groupby(["customer_id", "stage"])["score"].sum()
+    assert not np.allclose(cells.sort_index(), summed.sort_index())  # the rule did something

@@ -158,7 +158,7 @@ def test_heatmap_page_shows_the_numbers(app_db):
     home = touchpoints[touchpoints.row == "Home delivery"].iloc[0]
     assert home.stage == "Delivery" and home.verdict == "disappointment"
     assert "How scores are computed" in at.expander[0].label
-    assert "sum of their interaction scores" in shown(at.expander[0].markdown[0].value)
+    assert "sum of their unit scores" in shown(at.expander[0].markdown[0].value)
 
 
 def test_heatmap_filters_and_segments(app_db):

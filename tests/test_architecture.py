@@ -32,10 +32,11 @@ LAYERS: dict[str, set[str]] = {
     "analysis": {"config", "errors", "store", "engine"},
     "personas": {"config", "errors", "store", "engine", "analysis"},
     "display": {"analysis", "personas"},
+    "report": {"config", "errors", "store", "engine", "analysis", "personas", "display"},
     "app": {"config", "errors", "store", "framework", "ingest", "sample", "engine",
-            "analysis", "personas", "display"},
+            "analysis", "personas", "display", "report"},
     "cli": {"config", "errors", "store", "framework", "ingest", "sample", "engine",
-            "analysis", "personas", "display"},
+            "analysis", "personas", "display", "report"},
 }  # fmt: skip
 
 

@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from cxdata.analysis.drivers import design, key_drivers, weights_from_correlations
+from cxdata.analysis.driver_bootstrap import linear_weights, logistic_weights, resample_counts
+from cxdata.analysis.drivers import (
+    design,
+    key_drivers,
+    relative_weights,
+    weights_from_correlations,
+)
 from cxdata.analysis.priorities import priorities, resplit
 from cxdata.cli import main
 from cxdata.ingest import ingest_file, load_mapping
@@ -154,3 +160,30 @@ def test_cli_priorities_rows_and_help(store, write, capsys):
     for term in ("Johnson's relative weight", "bootstrap", "item's mean", "'not rated' indicator",
                  "random reference item", "Bonferroni", "--split"):  # fmt: skip
         assert term in help_text, term
+
+
+def _refits(x: np.ndarray, y: np.ndarray, counts: np.ndarray, logistic: bool) -> np.ndarray:
+    """Each resample copied and refitted from scratch: what the sums must reproduce."""
+    picks = [np.repeat(np.arange(len(y)), c) for c in counts]
+    return np.stack([relative_weights(x[p], y[p], logistic)[0] for p in picks])
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["linear", "logistic"])
+def test_bootstrap_from_sums_matches_refitting_each_resample(binary):
+    frame = planted.collinear_drivers(n=3000, binary=binary)
+    wide = planted.to_score(frame[ITEMS].replace(0, np.nan)).astype(float)
+    x, y = design(wide, 0).x, frame["outcome"].to_numpy(float)
+    counts = resample_counts(len(y), 40, np.random.default_rng(1))
+    assert (counts.sum(axis=1) == len(y)).all()
+    refit = _refits(x, y, counts, binary)
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    if not binary:  # exact: the same sums, added in another order
+        fast = linear_weights(z, (y - y.mean()) / y.std(), counts)
+        assert np.abs(fast - refit).max() < 1e-10
+        return
+    start = LogisticRegression(C=np.inf, max_iter=5000, tol=1e-10).fit(z, y)
+    coef = np.concatenate([start.intercept_, start.coef_[0]])
+    fast = logistic_weights(z, y, coef, counts)
+    # One Newton step: within a small part of the bootstrap spread of each driver.
+    spread = refit[:, :5].std(axis=0)
+    assert (np.abs(fast - refit)[:, :5].max(axis=0) < 0.15 * spread).all()

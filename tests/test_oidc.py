@@ -71,10 +71,11 @@ ROLES = list(ROLE_USERS)
 PAGES = [
     ("overview", "Data overview", "Data overview", "researcher", 1),
     ("upload", "Upload", "Upload observations", "researcher", 0),
-    ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 6),
+    ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 11),
     ("priorities", "Priorities", "Priorities: what to fix first", "viewer", 6),
-    ("personas", "Personas", "Personas", "analyst", 1),
-    ("compare", "Compare segments", "Compare segments", "analyst", 1),
+    ("trends", "Trends", "Trends", "viewer", 3),
+    ("personas", "Personas", "Personas", "analyst", 7),
+    ("compare", "Compare segments", "Compare segments", "analyst", 3),
     ("admin", "Administration", "Administration", "admin", 0),
 ]
 TIMEOUT_MS = 120_000

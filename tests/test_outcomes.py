@@ -196,3 +196,22 @@ def test_small_and_empty_groups():
     assert np.isnan(mean_interval(4.0, np.nan, 1)[1:]).all()  # one answer: no interval
     low, high = nps_interval(5, 0, 5)[1:]
     assert high == 100.0 and low < 100.0  # clipped to the scale, never a zero-width interval
+
+
+def test_numeric_answers_beside_text_ignore_the_text():
+    from cxdata.analysis.outcomes import kind_from_summary
+
+    # 0/1 answers and some "n/a": a rate over the numbers; 0-10 and "n/a": NPS
+    assert kind_from_summary(10, 8, 0, 1, 0, 0, 3) == "rate"
+    assert kind_from_summary(10, 8, 0, 10, 6, 0, 9) == "nps"
+    assert kind_from_summary(10, 8, 1, 5, 6, 0, 6) == "mean"
+    assert kind_from_summary(10, 0, np.nan, np.nan, 0, 0, 3) is None  # three text values
+
+
+def test_a_group_without_answers_is_listed_with_n_0(store, write):
+    rows = "customer_id,stage,score,tier,likely\nA,Buy,1,Gold,9\nB,Buy,1,Gold,3\nC,Buy,1,,\n"
+    mapping = parse_mapping(b'[outcomes]\nlikely = { column = "likely" }\n', "m.toml")
+    ingest_file(store, write("t.csv", rows), mapping=mapping)
+    df = outcome_kpis(store, "tier")
+    assert list(zip(df["tier"], df["n"], strict=True)) == [("Gold", 2), ("(unknown)", 0)]
+    assert df["value"].iloc[0] == 0.0 and np.isnan(df["value"].iloc[1])  # 1 promoter, 1 detractor

@@ -30,11 +30,12 @@ ROLES_TOML = """
 PAGES = {
     "app_pages/overview.py": ("Data overview", "researcher", 1),
     "app_pages/upload.py": ("Upload observations", "researcher", 0),
-    "app_pages/quality.py": ("Observation quality", "researcher", 1),
-    "app_pages/heatmaps.py": ("Journey heatmaps", "viewer", 6),
+    "app_pages/quality.py": ("Observation quality", "researcher", 4),
+    "app_pages/heatmaps.py": ("Journey heatmaps", "viewer", 11),
     "app_pages/priorities.py": ("Priorities: what to fix first", "viewer", 6),
-    "app_pages/personas.py": ("Personas", "analyst", 1),
-    "app_pages/compare.py": ("Compare segments", "analyst", 1),
+    "app_pages/trends.py": ("Trends", "viewer", 3),
+    "app_pages/personas.py": ("Personas", "analyst", 7),
+    "app_pages/compare.py": ("Compare segments", "analyst", 3),
     "app_pages/admin.py": ("Administration", "admin", 0),
 }
 

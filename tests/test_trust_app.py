@@ -109,6 +109,7 @@ def test_a_row_without_optional_values_leaves_every_page_working(sample_db, tmp_
         assert not at.exception, (page, at.exception)
         assert not at.error, (page, [e.value for e in at.error])
     at = _page("app_pages/heatmaps.py")
+    at.selectbox(key="heatmap_segment").set_value("loyalty_tier").run()  # not the personas
     by_tier, by_touchpoint = _chart_data(at, 0), _chart_data(at, 2)
     none = by_touchpoint[(by_touchpoint.stage == "Purchase") & (by_touchpoint.row == "(none)")]
     assert list(none.n_customers) == [1] and list(none.label) == ["+1.00 (low n)"]

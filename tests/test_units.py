@@ -56,6 +56,9 @@ def test_persona_features_count_units_once(coded):
     frame = customer_features(coded, attributes=[]).frame
     assert frame.loc["A", "score__Purchase"] == pytest.approx(-1)
     assert frame.loc["B", "score__Purchase"] == pytest.approx(3.5)
+    # A: Till 2 rows (Ann) and 1 (Bob) -> 1.5, Web 1; B: Till 1, no touchpoint 1 and 1 -> 1
+    assert frame.loc["A", "n__Purchase"] == pytest.approx(2.5)
+    assert frame.loc["B", "n__Purchase"] == pytest.approx(2.0)
 
 
 def test_single_coded_data_is_summed_as_before(store, write):

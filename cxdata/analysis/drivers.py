@@ -22,6 +22,10 @@ Psychological Methods 14:387-399) a random reference item (seeded standard-norma
 added to every model, and a driver is shown to matter when its weight minus the reference's
 weight is above zero with Bonferroni-corrected confidence over the items (normal interval
 from the bootstrap standard error of the difference).
+
+The resamples are computed from count-weighted sums (cxdata.analysis.driver_bootstrap):
+exactly the refits for a linear model; for a logistic one, refits up to a size budget and
+one Newton step from the full fit beyond it.
 """
 
 from __future__ import annotations
@@ -170,18 +174,25 @@ def key_drivers(
 ) -> Drivers:
     """Relative weights of the columns of `wide` (customers x items, NaN = not rated) for
     the outcome `y` (same index), with seeded bootstrap intervals; see the module doc."""
+    from cxdata.analysis import driver_bootstrap as boot_sums  # it builds on this module
+
     model = design(wide, seed)
     target = y.to_numpy(float)
     weights, r2, coef = relative_weights(model.x, target, logistic)
-    rng = np.random.default_rng(seed)
     n, items = len(target), model.items
-    boot = np.empty((resamples, model.x.shape[1]))
-    # Small matrices, many times: one BLAS thread is several times faster than many threads
-    # competing (and leaves the other core to the rest of the app).
-    with threadpool_limits(1):
-        for b in range(resamples):
-            pick = rng.integers(0, n, n)
-            boot[b] = relative_weights(model.x[pick], target[pick], logistic, coef)[0]
+    counts = boot_sums.resample_counts(n, resamples, np.random.default_rng(seed))
+    z = _standardise(model.x)
+    if not logistic:
+        boot = boot_sums.linear_weights(z, _standardise(target[:, None])[:, 0], counts)
+    elif n * model.x.shape[1] ** 2 > boot_sums.EXACT_BUDGET:
+        start = _logit_fit(z, target, None)
+        boot = boot_sums.logistic_weights(z, target, start, counts)
+    else:
+        with threadpool_limits(1):  # see driver_bootstrap.one_thread
+            boot = np.stack([
+                relative_weights(model.x[pick], target[pick], logistic, coef)[0]
+                for pick in (np.repeat(np.arange(n), c) for c in counts)
+            ])  # fmt: skip
     tail = (1 - LEVEL) / 2
     low, high = np.quantile(boot[:, :items], [tail, 1 - tail], axis=0)
     diff = boot[:, :items] - boot[:, [-1]]

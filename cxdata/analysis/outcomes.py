@@ -3,8 +3,9 @@
 Definitions (shown in the app under "How outcome KPIs are computed"):
 - each customer counts once per outcome: the mean of their answers (several batches);
 - **rate**: a yes/no outcome, i.e. numbers that are only 0 and 1 (the mapping's `positive`
-  values are stored as 1), or text with exactly two distinct values (the positive one is a
-  yes-word such as yes/ja/true, else the first alphabetically; `positive` names it). The
+  values are stored as 1; text beside them such as "n/a" is no answer), or text with
+  exactly two distinct values (the positive one is a yes-word such as yes/ja/true, else
+  the first alphabetically; `positive` names it). The
   share of customers with the positive answer, 0-1, with a 95% Wilson score interval;
 - **nps**: whole numbers from 0 to 10 reaching above 7. Promoters (9-10) minus detractors
   (0-6), in points on -100..+100, with the 95% adjusted-Wald interval of the trinomial
@@ -89,7 +90,7 @@ def _kinds(backend: ibis.BaseBackend) -> list[OutcomeKind]:
         name = str(r.name)
         kind = kind_from_summary(r.rows, r.numbers, r.lo, r.hi, r.non_binary, r.fractional,
                                  r.distinct)  # fmt: skip
-        if kind == "rate" and r.numbers:
+        if kind == "rate" and r.numbers:  # the answers stored as 1 name the positive side
             kinds.append(OutcomeKind(name, "rate", str(one.get(name, "1"))))
         elif kind == "rate":
             this = bound_values(("name",), [(name,)])
@@ -115,8 +116,8 @@ def kind_from_summary(
     """The one rule (see DEFINITIONS) from a summary of an outcome's stored answers: how
     many, how many are numbers, their range, how many are not 0/1, how many not whole, and
     how many distinct answers. None: text with more than two values, no KPI."""
-    if numbers and numbers == rows and not non_binary:
-        return "rate"
+    if numbers and not non_binary:
+        return "rate"  # 0/1 numbers (text answers beside them, e.g. "n/a", are no answer)
     if numbers and not fractional and lo >= 0 and hi <= 10 and hi > 7:
         return "nps"
     if not numbers:
@@ -134,17 +135,19 @@ def kind_of_numbers(numbers: pd.Series) -> Kind | None:
                              x.nunique())  # fmt: skip
 
 
-def _answers(backend: ibis.BaseBackend, spec: OutcomeKind) -> ir.Table:
-    """(_cid, y): each customer's mean answer (1/0 for a rate) to this outcome."""
+def _answers(backend: ibis.BaseBackend, kinds: list[OutcomeKind]) -> ir.Table:
+    """(_cid, name, y): each customer's mean answer (1/0 for a rate) to each outcome, all
+    outcomes in one expression. Which outcomes, and the positive answer of a text rate,
+    reach the engine as data (a joined table), never as query text."""
     attrs = backend.table("customer_attributes")
-    wanted = bound_values(("name", "positive"), [(spec.name, spec.positive or "")])
-    mine = attrs.filter(attrs.name.isin(wanted.name))
-    if spec.text:
-        y = (mine.value.strip().lower() == wanted.positive.as_scalar()).cast("float64")
-    else:
-        mine = mine.filter(mine.number.notnull())
-        y = mine.number
-    return mine.group_by(_cid=mine.customer_id).aggregate(y=y.mean())
+    specs = bound_values(
+        ("name", "positive", "text"),
+        [(k.name, k.positive or "", "1" if k.text else "") for k in kinds],
+    )
+    joined = attrs.inner_join(specs, attrs.name == specs.name)
+    hit = (joined.value.strip().lower() == joined.positive).cast("float64")
+    y = ibis.ifelse(joined.text == "1", hit, joined.number)  # number NULL: no answer
+    return joined.group_by(_cid=joined.customer_id, name=joined.name).aggregate(y=y.mean())
 
 
 def _groups(backend: ibis.BaseBackend, by: str | None, filters: Filters) -> ir.Table:
@@ -182,16 +185,15 @@ def outcome_kpis(
                 known = ", ".join(k.name for k in _kinds(backend)) or "none in the store"
                 raise FilterError(f"unknown outcome {', '.join(missing)}; choose from: {known}")
         groups = _groups(backend, by, filters)
-        frames = []
-        for spec in kinds:
-            answers = _answers(backend, spec)
-            joined = groups.left_join(answers, groups._cid == answers._cid)
-            frames.append((spec, _per_group(joined)))
+        stats = _per_group(groups, _answers(backend, kinds)) if kinds else pd.DataFrame()
     rows = []
-    for spec, df in frames:
-        for r in df.itertuples(index=False):
+    # every group with each outcome, n = 0 where nobody in it answered
+    for spec in kinds:
+        mine = stats[stats["name"] == spec.name].set_index("group")
+        for group in sorted(set(stats["group"])):
+            r = mine.loc[group] if group in mine.index else _NO_ANSWERS
             rows.append({"outcome": spec.name, "kind": spec.kind, "positive": spec.positive,
-                         **_kpi(spec.kind, r), "group": r.group})  # fmt: skip
+                         **_kpi(spec.kind, r), "group": group})  # fmt: skip
     out = pd.DataFrame(rows, columns=[*FIELDS[:-1], "group"])
     out["n"] = out["n"].astype(int)
     out["low_n"] = out["n"] < engine.settings.min_customers
@@ -203,11 +205,14 @@ def outcome_kpis(
     return out[["outcome", by, *FIELDS[1:]]].reset_index(drop=True)
 
 
-def _per_group(joined: ir.Table) -> pd.DataFrame:
-    """The sufficient statistics per group, computed in the engine."""
+def _per_group(groups: ir.Table, answers: ir.Table) -> pd.DataFrame:
+    """The sufficient statistics per outcome and group, computed in the engine; a group
+    whose customers answered nothing comes back once with no outcome name (outcome_kpis
+    lists it with n = 0)."""
+    joined = groups.left_join(answers, groups._cid == answers._cid)
     y = joined.y
     return (
-        joined.group_by("group")
+        joined.group_by(["name", "group"])
         .aggregate(
             n=y.count(),
             total=y.sum(),
@@ -217,6 +222,10 @@ def _per_group(joined: ir.Table) -> pd.DataFrame:
         )
         .to_pandas()
     )
+
+
+_NO_ANSWERS = pd.Series({"n": 0, "total": 0.0, "sd": float("nan"), "promoters": 0,
+                         "detractors": 0})  # fmt: skip
 
 
 def _kpi(kind: Kind, r: Any) -> dict[str, float]:

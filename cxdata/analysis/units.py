@@ -8,8 +8,10 @@ values, each observer's value being the sum of their scores for that unit.
 The mean of the observers' sums is the unit's total divided by its number of observers, so
 the rule is applied by dividing each observation's score by the number of observers of its
 unit: every sum over whole units (a customer's stage or touchpoint score, its positive and
-negative parts) then follows the rule without any change downstream. Observation counts stay
-counts of recorded rows. Data without double coding skips the rule (`double_coded`, checked
+negative parts) then follows the rule without any change downstream. The scores' tables keep
+counting recorded rows (`n_observations`); persona features count a double-coded unit's rows
+as the mean of its observers' counts (`observation_count`), so a re-coded customer does not
+look twice as observed. Data without double coding skips the rule (`double_coded`, checked
 once per data version), so it runs as before.
 """
 
@@ -60,8 +62,17 @@ def counted_once(obs: ir.Table, within: Sequence[str] = ()) -> ir.Table:
     shared = per_unit.filter(per_unit._observers > 1)
     joined = tagged.left_join(shared, list(keys))
     divisor = joined._observers.fill_null(1).cast("float64")
-    out = joined.mutate(score=joined.score / divisor)
+    out = joined.mutate(score=joined.score / divisor, unit_weight=1.0 / divisor)
     return out.drop(*[c for c in out.columns if c.startswith("_k")], "_who", "_observers")
+
+
+def observation_count(obs: ir.Table, where: ir.BooleanValue) -> ir.NumericScalar:
+    """Observations where `where` holds, a double-coded unit's rows counting as the mean of
+    its observers' counts (each row weighs 1 / observers; `counted_once` tables), else the
+    number of rows."""
+    if "unit_weight" not in obs.columns:
+        return obs.count(where=where)
+    return obs.unit_weight.sum(where=where).fill_null(0)
 
 
 def has_double_coding(backend: ibis.BaseBackend) -> bool:

@@ -20,6 +20,8 @@ from cxdata.ingest.export import safe_csv
 from cxdata.store import Store
 
 if TYPE_CHECKING:
+    from cxdata.analysis.filters import Filters
+    from cxdata.engine import Engine
     from cxdata.personas.estimator import PersonaSettings, Progress
     from cxdata.personas.models import PersonaModel
 
@@ -91,6 +93,21 @@ def export_csv(principal: Principal, data: pd.DataFrame) -> bytes:
 def export_svg(principal: Principal, chart: alt.TopLevelMixin) -> bytes:
     require(principal, Action.EXPORT)
     return chart_svg(chart)
+
+
+def export_report(
+    principal: Principal,
+    engine: Engine,
+    store: Store,
+    fmt: str,
+    filters: Filters,
+    segment: str | None = None,
+) -> bytes:
+    """The executive report ('pdf' or 'html') over the page's filters and segment."""
+    require(principal, Action.EXPORT)
+    from cxdata.report import gather, report_bytes  # WeasyPrint loads on first use
+
+    return report_bytes(gather(engine, store, filters, segment), fmt)
 
 
 def export_png(principal: Principal, chart: alt.TopLevelMixin) -> bytes:

@@ -281,3 +281,22 @@ def outcomes(db_path: str, version: str, by: str | None, filters: Filters) -> pd
     from cxdata.analysis.outcomes import outcome_kpis
 
     return outcome_kpis(_engine(db_path), by, filters)
+
+
+@st.cache_data(show_spinner="Computing trends…", max_entries=32)
+def trend(db_path: str, version: str, period: str, filters: Filters) -> pd.DataFrame:
+    """Net experience per stage and period with intervals (cxdata.analysis.trends)."""
+    from cxdata.analysis.trends import net_trend
+
+    return net_trend(_engine(db_path), period, filters)
+
+
+@st.cache_data(show_spinner="Testing the change…", max_entries=32)
+def trend_change(
+    db_path: str, version: str, period: str, earlier: str, later: str, filters: Filters
+) -> pd.DataFrame:
+    """Per stage: the change of net experience between two periods, tested as in the
+    comparison (cxdata.analysis.trends.change)."""
+    from cxdata.analysis.trends import change
+
+    return change(_engine(db_path), period, earlier, later, filters)

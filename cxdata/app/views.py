@@ -15,7 +15,9 @@ import streamlit as st
 from cxdata.analysis.filters import Filters
 from cxdata.app import actions, data, signin
 from cxdata.app.auth import Action
+from cxdata.app.text import md
 from cxdata.display.charts import emotion_curve, heatmap
+from cxdata.display.downloads import captioned
 
 
 def selected_cells(event: object) -> list[dict[str, str]]:
@@ -24,22 +26,49 @@ def selected_cells(event: object) -> list[dict[str, str]]:
     return [c for c in selection.get("cell", []) if "stage" in c and "row" in c]
 
 
-def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str) -> None:
-    """CSV of the data (formula-safe), the chart as SVG and PNG, for roles that may export;
-    files are made only when a button is clicked (so reruns stay fast), and the role is
-    checked again then."""
+def downloads(chart: alt.TopLevelMixin, table: pd.DataFrame, name: str, caption: str) -> None:
+    """The chart's caption (filters and n), then for roles that may export: the data as CSV
+    (formula-safe), the chart as SVG and PNG with the caption inside it (subtitle); files
+    are made only when a button is clicked (so reruns stay fast), and the role is checked
+    again then."""
+    st.caption(md(caption))
     if not signin.principal().can(Action.EXPORT):
         return
     who = signin.principal_when_called()
+    picture = captioned(chart, caption)
     c1, c2, c3, _ = st.columns([1, 1, 1, 3])
     buttons = [
         (c1, "Data (CSV)", lambda: actions.export_csv(who(), table), "csv", "text/csv"),
-        (c2, "Chart (SVG)", lambda: actions.export_svg(who(), chart), "svg", "image/svg+xml"),
-        (c3, "Chart (PNG)", lambda: actions.export_png(who(), chart), "png", "image/png"),
+        (c2, "Chart (SVG)", lambda: actions.export_svg(who(), picture), "svg", "image/svg+xml"),
+        (c3, "Chart (PNG)", lambda: actions.export_png(who(), picture), "png", "image/png"),
     ]
     for column, label, make, ext, mime in buttons:
         column.download_button(
             label, make, f"{name}.{ext}", mime, key=f"{name}_{ext}", on_click="ignore"
+        )
+
+
+def report_downloads(filters: Filters, segment: str) -> None:
+    """ "Download report" as PDF and HTML over the page's filters and segment, for roles
+    that may export; made only when clicked (a few seconds), the role checked again then."""
+    if not signin.principal().can(Action.EXPORT):
+        return
+    who = signin.principal_when_called()
+    s = data.store()
+
+    def make(fmt: str) -> Callable[[], bytes]:
+        return lambda: actions.export_report(who(), data.engine(), s, fmt, filters, segment)
+
+    c1, c2, _ = st.columns([1, 1, 4])
+    for column, fmt, mime in ((c1, "pdf", "application/pdf"), (c2, "html", "text/html")):
+        column.download_button(
+            f"Download report ({fmt.upper()})",
+            make(fmt),
+            f"cxdata_report_{segment}.{fmt}",
+            mime,
+            key=f"report_{fmt}",
+            on_click="ignore",
+            type="primary" if fmt == "pdf" else "secondary",
         )
 
 

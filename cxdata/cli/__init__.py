@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from cxdata.cli import agreement, analysis, data, lake, outcomes
+from cxdata.cli import report as report_command
 from cxdata.errors import CxError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -31,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     outcomes.register(sub)
     agreement.register(sub)
     lake.register(sub)
+    report_command.register(sub)
     return top
 
 

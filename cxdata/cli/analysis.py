@@ -82,6 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
     p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--gaps",
+        choices=["auto", "not_rated", "not_observed"],
+        default="auto",
+        help="What a missing stage means: not rated (no feature; wide surveys), not observed "
+        "(behaviour; observation logs), or auto: from each batch's mapping (default)",
+    )
     p.add_argument("--json", action="store_true", help="Print JSON instead of text")
     engine_options(p)
     p.set_defaults(run=personas)
@@ -156,6 +163,7 @@ def priorities(args: argparse.Namespace) -> int:
 
 
 def personas(args: argparse.Namespace) -> int:
+    from cxdata.display.persona_text import relative_line, typical_lines
     from cxdata.engine import DuckDBEngine
     from cxdata.personas.discovery import discover
     from cxdata.personas.estimator import PersonaSettings
@@ -168,7 +176,9 @@ def personas(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
-    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed)
+    settings = PersonaSettings(
+        k=k, k_range=(lo, hi), method=args.method, seed=args.seed, gaps=args.gaps
+    )
     engine = open_engine(args)
     store = engine.store if isinstance(engine, DuckDBEngine) else open_store(args)
     model = discover(store, settings, actor=os_user(), engine=engine)
@@ -180,4 +190,11 @@ def personas(args: argparse.Namespace) -> int:
     for p in model.profiles:
         traits = ", ".join(f"{d['label']} {d['std_diff']:+.1f} sd" for d in p["distinguishing"])
         print(f"{p['persona']}. {p['name']}: {p['size']:,} customers ({p['share']:.0%}); {traits}")
+        relative = relative_line(p.get("relative", {}))
+        typical, sparse = typical_lines(p["typical"]["attributes"])
+        for label, text in (("compared with their own average", relative),
+                            ("typical", "; ".join(typical)),
+                            ("known for too few to call typical", ", ".join(sparse))):  # fmt: skip
+            if text:
+                print(f"   {label}: {text}")
     return 0

@@ -137,18 +137,47 @@ def heatmap(
     return (cells + text).properties(title=title, width=alt.Step(118), height=alt.Step(30))
 
 
+GREY = "#B0B0B0"
+"""Lines beyond the highlighted ones: present (legend, tooltip) but quiet."""
+
+
+def curve_colours(df: pd.DataFrame, highlight: int = len(OKABE_ITO) - 1) -> tuple[list, list]:
+    """Legend order and colours of the emotion curve: up to eight segments each get an
+    Okabe-Ito colour; beyond that the `highlight` largest (by customers) keep theirs and
+    the rest are grey, so no colour is used twice and every line stays in the legend."""
+    sizes = df.groupby("row")["n_customers"].sum().sort_values(ascending=False, kind="stable")
+    if len(sizes) <= len(OKABE_ITO):
+        domain = sorted(sizes.index)
+        return domain, OKABE_ITO[: len(domain)]
+    top = list(sizes.index[:highlight])
+    rest = sorted(sizes.index[highlight:])
+    return top + rest, OKABE_ITO[:highlight] + [GREY] * len(rest)
+
+
 def emotion_curve(
     scores: pd.DataFrame, segment: str, stage_order: list[str], title: str
-) -> alt.Chart:
-    """Mean customer stage score along the journey, one line per segment, zero marked."""
+) -> alt.LayerChart:
+    """Mean customer stage score along the journey, one line per segment, zero marked.
+    Beyond eight segments the largest seven are coloured and drawn on top, the rest grey
+    and thin (named in the legend and the tooltip)."""
     df = heatmap_frame(scores, segment)
+    domain, colours = curve_colours(df)
+    grey = [row for row, colour in zip(domain, colours, strict=True) if colour == GREY]
+    df["highlighted"] = ~df["row"].isin(grey)
     line = (
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
             x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("mean_score:Q", title="Mean customer stage score"),
-            color=alt.Color("row:N", title=segment, scale=alt.Scale(range=OKABE_ITO)),
+            color=alt.Color(
+                "row:N",
+                title=segment,
+                sort=domain,
+                scale=alt.Scale(domain=domain, range=colours),
+                legend=alt.Legend(symbolLimit=0, labelLimit=220),
+            ),
+            strokeWidth=alt.condition("datum.highlighted", alt.value(2.5), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip("row:N", title=segment),
                 alt.Tooltip("stage:N", title="Stage"),
@@ -162,7 +191,11 @@ def emotion_curve(
         .mark_rule(color="#888", strokeDash=[4, 3])
         .encode(y="y:Q")
     )
-    return (zero + line).properties(title=title, width=720, height=300)
+    quiet, loud = (
+        line.transform_filter("!datum.highlighted"),
+        line.transform_filter("datum.highlighted"),
+    )
+    return alt.LayerChart(layer=[zero, quiet, loud], title=title, width=720, height=300)
 
 
 def persona_diagnostics(

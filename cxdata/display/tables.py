@@ -26,8 +26,9 @@ def batch_table(batches: pd.DataFrame) -> pd.DataFrame:
 
 
 def persona_table(model: PersonaModel) -> pd.DataFrame:
-    """One row per persona for the CSV download: size, what sets it apart, typical
-    attributes, channel shares and outcomes."""
+    """One row per persona for the CSV download: size, what sets it apart, its relatively
+    best and worst stage, typical attributes (share of those with a known value, how many
+    that is, and the share of the whole persona), channel shares and outcomes."""
     rows = []
     for p in model.profiles:
         row: dict[str, object] = {
@@ -41,9 +42,16 @@ def persona_table(model: PersonaModel) -> pd.DataFrame:
                 f"{d['label']} {d['std_diff']:+.2f} sd" for d in p["distinguishing"]
             ),
         }
+        relative = p.get("relative") or {}
+        row |= {f"relative_{k}": v for k, v in relative.items()}
         for name, typical in p["typical"]["attributes"].items():
+            if not typical.get("typical", True):
+                continue  # known for under 30% of the persona: not its typical value
             row[f"typical_{name}"] = typical["value"]
-            row[f"typical_{name}_share"] = typical["share"]
+            row[f"typical_{name}_share"] = typical["share"]  # of those with a known value
+            if "known" in typical:
+                row[f"typical_{name}_known"] = typical["known"]
+                row[f"typical_{name}_of_persona"] = typical["of_persona"]
         row |= {f"channel_{c}_share": v for c, v in p["typical"]["channels"].items()}
         row |= {f"outcome_{o}": v for o, v in p["outcomes"].items()}
         rows.append(row)

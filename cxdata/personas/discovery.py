@@ -6,17 +6,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters
 from cxdata.engine import Engine
 from cxdata.personas.estimator import PersonaFinder, PersonaSettings, Progress
 from cxdata.personas.features import Features, customer_features
+from cxdata.personas.gaps import gap_ami, gap_pattern
 from cxdata.personas.models import FittedModel, PersonaModel, save_model
 from cxdata.personas.profiles import (
     distinguishing,
     generated_name,
     outcome_rates,
+    relative_stages,
     typical,
     unique_names,
 )
@@ -39,16 +42,48 @@ def discover(
     settings = settings or PersonaSettings()
     attributes = None if settings.attributes is None else list(settings.attributes)
     source: Engine = store if engine is None else engine
-    features = customer_features(source, attributes, filters)
+    features = customer_features(source, attributes, filters, settings.gaps)
     if len(features.frame) < max(settings.k_range[1], settings.k or 0) * 5:
         raise StoreError(f"Too few customers ({len(features.frame)}) to look for personas.")
-    finder = settings.finder().fit(features.frame, progress=progress)
+    finder = settings.finder().set_params(gap_columns=tuple(features.groups["rated"]))
+    finder.fit(features.frame[features.model_columns], progress=progress)
     outcomes = _outcomes(source)
     profiles = _profiles(features, finder, outcomes)
     customers = pd.DataFrame({"customer_id": features.frame.index, "persona": finder.labels_})
+    explanation = f"{finder.explanation_} {gap_explanation(features, finder.labels_)}"
     fitted = FittedModel(dataclasses.asdict(settings), features.groups, finder.k_,
-                         finder.diagnostics_, finder.explanation_, profiles)  # fmt: skip
+                         finder.diagnostics_, explanation, profiles)  # fmt: skip
     return save_model(store, fitted, customers, actor=actor)
+
+
+def gap_explanation(features: Features, labels: np.ndarray) -> str:
+    """The gap rule as applied, and how much the personas follow the gaps (adjusted mutual
+    information with the pattern of present stages: 0 = unrelated, 1 = the same)."""
+    rated, observed = (
+        features.rated_stages,
+        [s for s, rule in features.gaps.items() if rule != "not_rated"],
+    )
+    sentences = []
+    if rated:
+        ami = gap_ami(labels, gap_pattern(features.frame, features.groups["rated"]))
+        sentences.append(
+            f"Not rated is no feature ({len(rated)} rated stages: {', '.join(rated)}): each "
+            "customer's overall level is one feature and their rating at each stage relative "
+            "to it the others; a missing rating counts as their own level. Personas and the "
+            f"pattern of rated stages share {ami:.2f} adjusted mutual information (0 = "
+            "unrelated)."
+        )
+    if observed:
+        columns = [
+            c for c, (kind, s) in features.source.items() if kind == "score" and s in observed
+        ]
+        ami = gap_ami(labels, gap_pattern(features.frame, columns))
+        sentences.append(
+            f"A stage not observed is behaviour ({len(observed)} observed stages): whether and "
+            "how often a customer went through it is a feature. Personas and the pattern of "
+            f"stages gone through share {ami:.2f} adjusted mutual information."
+        )
+    return " ".join(sentences)
 
 
 def _outcomes(engine: Engine) -> pd.DataFrame:
@@ -73,6 +108,7 @@ def _profiles(
             "size": int((labels == p).sum()),
             "share": round(float((labels == p).mean()), 4),
             "distinguishing": distinguishing(features, labels, p),
+            "relative": relative_stages(features, labels, p),
             "typical": typical(features, labels, p),
             "outcomes": outcome_rates(outcomes, index[labels == p]),
         }

@@ -7,9 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxdata.sample.calibration import (
+    CALIBRATION_METHOD,
+    CALIBRATION_SHARE,
+    HARSH_BY,
+    HARSH_OBSERVER,
+)
 from cxdata.sample.synthetic import (
     AGE_BANDS,
     CHATBOT_MEAN,
+    DATA_FILES,
     HOME_DELIVERY,
     HOME_SD,
     IRRELEVANT,
@@ -75,8 +82,20 @@ def render_readme(tables: dict[str, pd.DataFrame], seed: int) -> str:
         stage_head=" | ".join(STAGES), stage_rule="|".join(["---"] * len(STAGES)),
         items="\n".join(_row(f"`{c}`", TP[t].stage, t) for c, t in SURVEY_ITEMS.items()),
         home=HOME_DELIVERY, irr=IRRELEVANT, hoff=OFFSETS[HOME_DELIVERY], imean=CHATBOT_MEAN,
-        nb=NPS_BASE, ns=NPS_SLOPE, nn=NPS_NOISE, hsd=HOME_SD,
+        nb=NPS_BASE, ns=NPS_SLOPE, nn=NPS_NOISE, hsd=HOME_SD, **_calibration(tables),
     )  # fmt: skip
+
+
+def _calibration(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The README's figures of the calibration subset."""
+    retail = tables[DATA_FILES[0]]
+    recodes = retail[retail["method"] == CALIBRATION_METHOD]
+    return {
+        "cal_customers": recodes["customer_id"].nunique(),
+        "store_customers": retail["customer_id"].nunique(), "share": CALIBRATION_SHARE,
+        "cal_rows": len(recodes), "cal_method": CALIBRATION_METHOD, "harsh": HARSH_OBSERVER,
+        "harsh_by": HARSH_BY,
+    }  # fmt: skip
 
 
 README = """# Sample data: synthetic CX observation studies with planted truth
@@ -117,6 +136,19 @@ Observation ids are unique across files (`R-`, `E-`, `C-` + 6 digits); `observed
 2026-01-01..2026-09-30, stages in journey order. A customer's attributes (`age_band`,
 `region`, `loyalty_tier`) and outcomes (`nps`, `satisfied`, `repurchase`) are identical on
 all of their rows in all files; `region` is noise (same shares for everyone).
+
+## Calibration subset (planted observer bias)
+
+{cal_customers} of the {store_customers:,} store-visit customers ({share:.0%}) were coded twice: a
+second observer of the study (at random among the other three) re-coded each of their
+observations, {cal_rows:,} rows with the method *{cal_method}* and the note "Calibration re-code
+of R-...", listed after the other rows of `retail_store_visits.csv`. A re-code gives the same
+interaction the first observer's score plus noise (-1, 0, +1 with probabilities 0.15, 0.7,
+0.15), clipped to -3..+3. **{harsh} is harsh**: on the same units they score {harsh_by} point
+below their colleagues (lower as the second observer; where they were the first, the re-code
+is higher). The other observers are unbiased. `cxdata agreement` flags {harsh} and no one
+else; each double-coded unit counts once elsewhere (the mean of its two observers), so the
+findings below hold. The tables below leave the re-codes out.
 
 ## Framework
 

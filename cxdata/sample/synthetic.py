@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxdata.sample.calibration import with_recodes, without_recodes
+
 SAMPLE_DIR: Path = Path(__file__).resolve().parents[2] / "sample_data"
 DATA_FILES: list[str] = [
     "retail_store_visits.csv",
@@ -333,6 +335,8 @@ def generate(seed: int = 7) -> dict[str, pd.DataFrame]:
             df = df.rename(columns=GERMAN_HEADERS)
         tables[fname] = df
     tables["survey_wide.csv"] = _survey(cust, np.array(effects), h, obs, rng)
+    retail = DATA_FILES[0]  # its re-codes come last, from their own random stream
+    tables[retail] = with_recodes(tables[retail], STUDIES["Retail store visits"][2], seed)
     tables[TRUTH_FILE] = cust[["customer_id", "persona"]].copy()
     return tables
 
@@ -362,13 +366,15 @@ def _survey(
 
 
 def long_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The three observation logs in canonical columns (German file translated back)."""
+    """The three observation logs in canonical columns (German file translated back), one
+    observer per unit: the calibration re-codes are left out."""
     de = tables[DATA_FILES[1]].rename(columns={v: k for k, v in GERMAN_HEADERS.items()})
     back = {v: k for k, v in JA_NEIN.items()}
     de["satisfied"], de["repurchase"] = de["satisfied"].map(back), de["repurchase"].map(back)
     pq_df = tables[DATA_FILES[2]].copy()
     pq_df["observed_at"] = pq_df["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return pd.concat([tables[DATA_FILES[0]], de, pq_df], ignore_index=True)
+    retail = without_recodes(tables[DATA_FILES[0]])
+    return pd.concat([retail, de, pq_df], ignore_index=True)
 
 
 STAGE_ORDER = "order = [" + ", ".join(f'"{s}"' for s in STAGES) + "]"
