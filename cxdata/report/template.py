@@ -32,6 +32,7 @@ td.figure { border: 1px solid #ccc; border-radius: 4pt; padding: 3pt 8pt; }
 .chart.curve svg { max-height: 82mm; }
 ul.differences { font-size: 8.5pt; margin: 2pt 0; }
 .chart.matrix svg { max-height: 160mm; }
+.chart.trend svg { max-height: 120mm; }
 .chart { margin: 2pt 0; text-align: center; }
 .caption { font-size: 8pt; color: #555; margin: 0 0 4pt 0; }
 table.list { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
@@ -96,6 +97,18 @@ td.card ul { margin: 2pt 0; padding-left: 12pt; }
   <h2>Where to act first</h2>
   <div class="chart matrix">{{ matrix }}</div>
   <p class="caption">{{ matrix_caption }}</p>
+</section>
+{% endif %}
+
+{% if trend %}
+<section class="page">
+  <h2>The trend</h2>
+  <div class="chart trend">{{ trend }}</div>
+  <p class="caption">{{ trend_caption }}</p>
+  {% if trend_sentences %}
+  <h3>Change from {{ trend_span }} (tested, corrected over the stages)</h3>
+  <ul class="differences">{% for t in trend_sentences %}<li>{{ t }}</li>{% endfor %}</ul>
+  {% endif %}
 </section>
 {% endif %}
 
