@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from cxdata.analysis.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS
 from cxdata.analysis.scoring import DEFINITIONS, cell_observations, headline
 from cxdata.app import actions, data, signin, views, widgets
 from cxdata.app.auth import Action
@@ -115,6 +116,11 @@ by_outcome = data.outcomes(db, version, segment, filters)
 if not by_outcome.empty:
     st.subheader(f"Outcomes by {md(label)}")
     st.dataframe(outcome_table(by_outcome, segment), hide_index=True)
+    st.caption(
+        "n: customers with an answer (each counts once per group); “(unknown)”: customers "
+        f"without a {md(label)} value. Rates with Wilson, NPS with adjusted-Wald, means with "
+        "t intervals (95%); see “How outcome KPIs are computed” below."
+    )
 curve_title = f"How does the experience evolve along the journey, by {label}?"
 curve = views.emotion_curve_chart(db, version, segment, filters, journey, curve_title)
 views.show_chart(curve)
@@ -140,3 +146,6 @@ with st.expander("How scores are computed"):
         "customers are faded, dashed and marked “low n”. Colours use a fixed scale from −1 "
         "(everyone disappointed, red) to +1 (everyone delighted, blue)."
     )
+
+with st.expander("How outcome KPIs are computed"):
+    st.markdown(OUTCOME_DEFINITIONS)

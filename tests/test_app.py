@@ -116,7 +116,9 @@ def test_remove_batch_from_the_upload_page(app_db):
 
 
 def _net_by(store: Store, attribute: str | None = None) -> pd.DataFrame:
-    """Net experience per stage (x attribute value), computed independently in plain SQL."""
+    """Net experience per stage (x attribute value), computed independently in plain SQL:
+    a double-coded unit (customer x stage x touchpoint x code) counts once, as the mean of
+    its observers' sums."""
     join = (
         "JOIN customer_attributes a ON a.customer_id = o.customer_id AND a.name = $name"
         if attribute
@@ -124,9 +126,15 @@ def _net_by(store: Store, attribute: str | None = None) -> pd.DataFrame:
     )
     segment = "a.value" if attribute else "'all'"
     return store.query_df(
-        f"""WITH cells AS (
+        f"""WITH coded AS (
+                SELECT customer_id, stage, touchpoint, interaction, observer, sum(score) AS s
+                FROM observations GROUP BY ALL),
+            o AS (
+                SELECT customer_id, stage, touchpoint, interaction, avg(s) AS score
+                FROM coded GROUP BY ALL),
+            cells AS (
                 SELECT o.customer_id, o.stage, {segment} AS segment, sum(o.score) AS s
-                FROM observations o {join} GROUP BY ALL)
+                FROM o {join} GROUP BY ALL)
             SELECT stage, segment, avg((s > 0)::INT) - avg((s < 0)::INT) AS net,
                    count(*) AS n FROM cells GROUP BY ALL""",
         {"name": attribute} if attribute else None,

@@ -103,6 +103,22 @@ def _settle(page, text: str, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(1500)  # let charts finish drawing
 
 
+def _report_first_page(pdf: Path) -> None:
+    """The report's first page as a picture beside the pages' (pdftoppm), and its text."""
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "90", "-png", "-singlefile",
+                    str(pdf), str(SHOTS / "report_page1")], check=True)  # fmt: skip
+    assert (SHOTS / "report_page1.png").stat().st_size > 20_000  # a drawn page, not a blank
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for words in (
+        "Customer experience: executive report",
+        "Most delighting stage",
+        "Which stages delight or disappoint which persona?",
+        "Fix first",
+    ):
+        assert words in text, words
+
+
 def test_every_page_and_an_upload(app, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -128,6 +144,12 @@ def test_every_page_and_an_upload(app, tmp_path):
         page.mouse.click(grid["x"] + 0.6 * grid["width"], grid["y"] + 116)  # a cell, row 2
         _settle(page, "Observations behind")
         page.screenshot(path=str(SHOTS / "heatmaps_cell.png"), full_page=True)
+        with page.expect_download(timeout=180_000) as report:  # made when clicked
+            page.get_by_role("button", name="Download report (PDF)").click()
+        pdf = tmp_path / "report.pdf"
+        report.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF")
+        _report_first_page(pdf)
 
         page.goto(url + "quality")
         _settle(page, "Where do they disagree most?")

@@ -62,6 +62,8 @@ def test_heatmap_headline_kpis_and_unknown_row(flights_app):
     curve = chart_data(at, 1)
     assert "(unknown)" in set(curve["row"])
 
+    (method,) = [e for e in at.expander if e.label == "How outcome KPIs are computed"]
+    assert "Wilson score interval" in method.markdown[0].value
     (table,) = [d.value for d in at.dataframe if "Outcome" in d.value.columns]
     rows = {r["traveller type"]: r for r in table.to_dict("records")}
     assert list(rows) == ["Business", "Leisure", "(unknown)"]

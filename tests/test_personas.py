@@ -49,6 +49,9 @@ def _truth():
 def test_planted_personas_are_recovered_with_the_planted_number(sample_store, model):
     assert model.k == len(PERSONAS) == 5
     assert "5 personas" in model.explanation and "stability" in model.explanation
+    # an observation log: a stage not observed stays behaviour (counts and indicators)
+    assert "A stage not observed is behaviour (6 observed stages)" in model.explanation
+    assert "Not rated" not in model.explanation and "gap_ami" not in model.diagnostics
     assert list(model.diagnostics["k"]) == [3, 4, 5, 6, 7, 8]
     best = model.diagnostics.set_index("k")
     assert best["stability"].idxmax() == 5 and best["silhouette"].idxmax() == 5

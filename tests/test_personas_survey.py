@@ -3,6 +3,8 @@ personas (shape), an independent overall level and gaps planted independently of
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from cxdata.personas.gaps import (
     NOT_RATED,
     GapRuleError,
     gap_ami,
+    gap_pattern,
     stage_gaps,
 )
 from cxdata.personas.partial import partial_kmeans
@@ -155,7 +158,9 @@ def test_partial_kmeans_places_a_customer_by_what_they_rated():
     assert list(labels) == [0] * 5 + [1] * 5 + [0, 1]
     # the gaps weigh nothing: filled in, they would pull the centres to -5/3 and 5/3
     assert centres[0, 1] == -2.0 and centres[1, 1] == 2.0
-    assert gap_ami(labels, np.array(["11"] * 10 + ["10"] * 2)) < 0.05
+    assert gap_ami(labels, np.array([3] * 10 + [1] * 2)) < 0.05
+    frame = pd.DataFrame({"a": [1.0, None, 2.0], "b": [None, None, 3.0]})
+    assert list(gap_pattern(frame, ["a", "b"])) == [1, 0, 3]
 
 
 def test_k_is_chosen_among_solutions_that_do_not_follow_the_gaps():
@@ -173,8 +178,8 @@ def test_k_is_chosen_among_solutions_that_do_not_follow_the_gaps():
 
 
 def test_cli_page_and_csv_state_the_same_bases(tmp_path, capsys):
-    """The CLI prints the lines the page shows (`cxdata.display.persona_text`); the CSV
-    keeps each typical share with its base."""
+    """The CLI prints the lines the page and the report show (`cxdata.display.persona_text`);
+    the CSV keeps each typical share with its base."""
     from cxdata.cli import main
     from cxdata.display.persona_text import relative_line, typical_lines
     from cxdata.display.tables import persona_table
@@ -197,6 +202,14 @@ def test_cli_page_and_csv_state_the_same_bases(tmp_path, capsys):
         assert f"   typical: {'; '.join(typical)}" in out
         assert f"with a known traveller ({traveller['of_persona']:.0%} of the persona)" in out
         assert f"   compared with their own average: {relative_line(profile['relative'])}" in out
+    html_out = tmp_path / "report.html"
+    assert main(["report", "--db", db, "--out", str(html_out)]) == 0
+    report = html.unescape(html_out.read_text(encoding="utf-8"))
+    for profile in model.profiles:
+        typical, _ = typical_lines(profile["typical"]["attributes"])
+        assert f"<b>Typical:</b> {'; '.join(typical)}</p>" in report
+        relative = relative_line(profile["relative"])
+        assert f"<b>Compared with their own average:</b> {relative}</p>" in report
     table = persona_table(model)
     assert (table["typical_traveller_known"] < table["customers"]).all()
     with pytest.raises(SystemExit) as stopped:

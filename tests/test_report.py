@@ -85,6 +85,16 @@ def test_the_pdf_carries_the_cli_figures(db, tmp_path, capsys):
                 f"{r['performance']:+.2f} {r['n']:,}")  # fmt: skip
         assert line in text.splitlines(), line
 
+    trend = _json(capsys, "trends", "--db", str(db), "--period", "observed_quarter", "--json")
+    quarters = sorted({r["observed_quarter"] for r in trend} - {"(none)"})
+    assert len(quarters) >= 2  # the sample spans quarters of one year: the report's default
+    moves = _cli(capsys, "trends", "--db", str(db), "--period", "observed_quarter",
+                 "--from", quarters[0], "--to", quarters[-1])  # fmt: skip
+    said = [line for line in moves.splitlines() if " between " in line]
+    assert len(said) == 6
+    for sentence in said:
+        assert f"• {sentence}" in text.splitlines(), sentence
+
     kpis = _json(capsys, "outcomes", "--db", str(db), "--json")
     nps = next(k for k in kpis if k["outcome"] == "nps")
     assert f"nps (NPS) {nps['value']:+.0f} (95% CI {nps['ci_low']:+.0f} to " in text

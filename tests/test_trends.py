@@ -149,3 +149,19 @@ def test_trends_page_says_the_change_in_one_sentence(app_db, write):
     at.selectbox(key="trend_period").set_value("observed_quarter").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="trend_from").value == "2019-Q2"
+
+
+def test_waves_as_studies_or_an_attribute(store, write):
+    """A study per wave (no timestamps needed), or a `wave` column stored as an attribute."""
+    header = "customer_id,stage,score,wave\n"
+    early = [r.rsplit(",", 1)[0] + ",w1" for r in _rows(2019, 100, 50, 19, 0)]
+    late = [r.rsplit(",", 1)[0] + ",w2" for r in _rows(2022, 100, 30, 42, 100)]
+    ingest_file(store, write("w1.csv", header + "\n".join(early) + "\n"), study="Wave 1")
+    ingest_file(store, write("w2.csv", header + "\n".join(late) + "\n"), study="Wave 2")
+    for period, earlier, later in (("study", "Wave 1", "Wave 2"), ("wave", "w1", "w2")):
+        df = change(store, period, earlier, later)
+        row = df[df["stage"] == STAGE].iloc[0]
+        assert (round(row["net_from"], 2), round(row["net_to"], 2)) == (0.31, -0.12), period
+        assert row["significant"]
+    trend = net_trend(store, "wave")
+    assert list(trend[trend["stage"] == STAGE]["wave"]) == ["w1", "w2"]

@@ -147,7 +147,7 @@ def largest_disagreements(values: pd.DataFrame, limit: int = DISAGREEMENTS) -> p
     if values.empty:
         return pd.DataFrame(columns=[*UNIT_COLUMNS, "spread", "values", "notes"])
     grouped = values.groupby("unit", sort=False)
-    spread = grouped["value"].agg(lambda v: float(v.max() - v.min()))
+    spread = (grouped["value"].max() - grouped["value"].min()).astype(float)
     top = spread.sort_values(ascending=False, kind="stable").head(limit)
     rows = []
     for unit, gap in top.items():

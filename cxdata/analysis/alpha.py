@@ -23,6 +23,7 @@ from typing import Literal, cast
 
 import krippendorff
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 METRICS = ("interval", "ordinal", "nominal")
@@ -77,19 +78,14 @@ def _unit_coincidences(c: Coincidences) -> sparse.csr_matrix:
     U x V*V."""
     n = c.counts.tocoo()
     m = np.asarray(c.counts.sum(axis=1)).ravel()
-    rows, cols, vals = [], [], []
-    by_unit: dict[int, list[tuple[int, float]]] = {}
-    for u, v, k in zip(n.row, n.col, n.data, strict=True):
-        by_unit.setdefault(int(u), []).append((int(v), float(k)))
-    size = len(c.domain)
-    for u, entries in by_unit.items():
-        scale = 1.0 / (m[u] - 1)
-        for v1, k1 in entries:
-            for v2, k2 in entries:
-                rows.append(u)
-                cols.append(v1 * size + v2)
-                vals.append((k1 * k2 - (k1 if v1 == v2 else 0.0)) * scale)
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(c.units, size * size))
+    entries = pd.DataFrame({"u": n.row, "v": n.col, "k": n.data})
+    pairs = entries.merge(entries, on="u", suffixes=("1", "2"))  # every pair of values in a unit
+    same = (pairs["v1"] == pairs["v2"]).to_numpy()
+    k1, k2 = pairs["k1"].to_numpy(), pairs["k2"].to_numpy()
+    u = pairs["u"].to_numpy()
+    vals = (k1 * k2 - np.where(same, k1, 0.0)) / (m[u] - 1)
+    cols = pairs["v1"].to_numpy() * len(c.domain) + pairs["v2"].to_numpy()
+    return sparse.csr_matrix((vals, (u, cols)), shape=(c.units, len(c.domain) ** 2))
 
 
 def alpha_from_coincidences(o: np.ndarray, domain: np.ndarray, metric: str) -> np.ndarray:
@@ -121,7 +117,7 @@ def bootstrap(
     replacement; NaN when there are fewer than two units or no variation."""
     if c.units < 2 or len(c.domain) < 2:
         return float("nan"), float("nan")
-    per_unit = _unit_coincidences(c)
+    per_unit_t = _unit_coincidences(c).T.tocsr()  # V*V x U
     rng = np.random.default_rng(seed)
     size, out = len(c.domain), []
     chunk = max(1, min(resamples, 2_000_000 // c.units))  # bounded memory per step
@@ -129,13 +125,10 @@ def bootstrap(
         b = min(chunk, resamples - start)
         drawn = rng.integers(0, c.units, size=(b, c.units))
         # how often each unit was drawn in each resample (repeated draws add up)
-        which = np.repeat(np.arange(b), c.units)
-        weights = sparse.csr_matrix(
-            (np.ones(b * c.units), (which, drawn.ravel())), shape=(b, c.units)
-        )
-        o = weights @ per_unit
-        out.append(alpha_from_coincidences(np.asarray(o.todense()).reshape(b, size, size),
-                                           c.domain, metric))  # fmt: skip
+        flat = (drawn + (np.arange(b) * c.units)[:, None]).ravel()
+        weights = np.bincount(flat, minlength=b * c.units).reshape(b, c.units)
+        o = np.asarray(per_unit_t @ weights.T.astype(float)).T
+        out.append(alpha_from_coincidences(o.reshape(b, size, size), c.domain, metric))
     values = np.concatenate(out)
     values = values[np.isfinite(values)]
     if not len(values):

@@ -63,12 +63,12 @@ def stage_gaps(stage_batches: pd.DataFrame, batches: pd.DataFrame, rule: str) ->
 
 
 def gap_pattern(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Each customer's pattern of present (1) and missing (0) values in `columns`, as one
-    code per customer (`1101...`)."""
+    """Each customer's pattern of present and missing values in `columns`, as one integer
+    code per customer (bit i set when column i is present)."""
     if not columns:
-        return np.zeros(len(frame), dtype=int)
-    present = frame[columns].notna().to_numpy()
-    return np.array(["".join("1" if v else "0" for v in row) for row in present])
+        return np.zeros(len(frame), dtype=np.int64)
+    present = frame[columns].notna().to_numpy().astype(np.int64)
+    return present @ (np.int64(1) << np.arange(len(columns), dtype=np.int64))
 
 
 def gap_ami(labels: np.ndarray, pattern: np.ndarray) -> float:

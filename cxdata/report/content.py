@@ -13,7 +13,7 @@ import pandas as pd
 
 from cxdata.analysis.compare import Segment, compare, segment_names, summary
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
-from cxdata.analysis.order import UNKNOWN
+from cxdata.analysis.order import NONE, UNKNOWN
 from cxdata.analysis.outcomes import outcome_kpis
 from cxdata.analysis.priorities import outcome_choices, priorities
 from cxdata.analysis.scoring import attribute_names, headline, stage_scores, totals
@@ -48,6 +48,10 @@ class ReportContent:
     differences: list[str]
     fingerprint: str
     stale: bool
+    period: str = "observed_year"
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trend_periods: list[str] = field(default_factory=list)
+    trend_sentences: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -108,12 +112,30 @@ def gather(
     overall_kpis = outcome_kpis(engine, None, filters)
     differences = segment_differences(engine, segment, by_segment, filters, model)
     print_stale = model is not None and _stale(store, model)
+    period, trend, found, moves = trend_of(engine, filters)
     return ReportContent(
         filters, engine.settings, segment, counts, overall, headline(overall, engine.settings),
         by_segment, list(overall["stage"]), outcome, positive, fix_first, no_fix_first, model,
         persona_kpis, overall_kpis, differences, fingerprint(store), print_stale,
-        {"data_s": time.perf_counter() - started},
+        period, trend, found, moves, {"data_s": time.perf_counter() - started},
     )  # fmt: skip
+
+
+def trend_of(engine: Engine, filters: Filters) -> tuple[str, pd.DataFrame, list[str], list[str]]:
+    """The trend as the Trends page opens it (years when the data spans two or more, else
+    quarters, else months) and, with two periods or more, the tested change from the first
+    to the last (`cxdata trends --from FIRST --to LAST`)."""
+    from cxdata.analysis.overview import filter_options
+    from cxdata.analysis.trends import change, default_period, net_trend, periods, sentences
+
+    period = default_period(filter_options(engine).dates)
+    trend = net_trend(engine, period, filters)
+    found = [p for p in periods(trend, period) if p != NONE]
+    moves = []
+    if len(found) >= 2:
+        moves = sentences(change(engine, period, found[0], found[-1], filters), found[0],
+                          found[-1])  # fmt: skip
+    return period, trend, found, moves
 
 
 def _stale(store: Store, model: PersonaModel) -> bool:

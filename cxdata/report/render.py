@@ -14,13 +14,16 @@ import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup
 
+from cxdata.analysis.order import NONE
 from cxdata.analysis.outcomes import DEFINITIONS as OUTCOME_DEFINITIONS
 from cxdata.analysis.scoring import DEFINITIONS as SCORE_DEFINITIONS
 from cxdata.display.charts import emotion_curve, heatmap
-from cxdata.display.downloads import caption_text, chart_svg
+from cxdata.display.downloads import caption_text, chart_svg, n_range
 from cxdata.display.headline import headline_metrics
 from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
+from cxdata.display.persona_text import relative_line, typical_lines
 from cxdata.display.priority_charts import QUADRANT_STYLE, priority_matrix
+from cxdata.display.trend_charts import net_trend_chart
 from cxdata.report.content import ReportContent
 from cxdata.report.template import TEMPLATE
 
@@ -28,14 +31,27 @@ FIX_FIRST_ROWS = 8
 """Rows of the fix-first list on page 1 (the CLI's `priorities` has them all)."""
 
 
+REPORT_FONT = "Liberation Sans"
+"""The font charts are measured (vl-convert) and drawn (WeasyPrint) with, so labels fit."""
+_GRADIENT_BOX = re.compile(r'<path d="M0,0h([\d.]+)v[\d.]+h-[\d.]+Z" fill="url\(#(gradient_\d+)\)"')
+
+
 def inline_svg(chart: alt.TopLevelMixin) -> Markup:
-    """The chart as an <svg> element that scales to its box (a viewBox from its size)."""
-    svg = chart_svg(chart).decode("utf-8")
+    """The chart as an <svg> element that scales to its box (a viewBox from its size), in
+    the report's font; a colour legend's gradient is given in user space (WeasyPrint draws
+    vl-convert's bounding-box gradient as a sliver)."""
+    svg = chart_svg(chart.configure(font=REPORT_FONT)).decode("utf-8")
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     size = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
     if size and "viewBox" not in svg[: svg.index(">")]:
         w, h = size.groups()
         svg = svg.replace("<svg", f'<svg viewBox="0 0 {w} {h}"', 1)
+    for width, gradient in _GRADIENT_BOX.findall(svg):
+        svg = svg.replace(
+            f'<linearGradient id="{gradient}" x1="0" x2="1" y1="0" y2="0"',
+            f'<linearGradient id="{gradient}" gradientUnits="userSpaceOnUse" x1="0" '
+            f'x2="{width}" y1="0" y2="0"',
+        )
     return Markup(svg)  # noqa: S704 -- made by vl-convert, which escapes the text it draws
 
 
@@ -82,6 +98,10 @@ def _cards(c: ReportContent) -> list[dict[str, Any]]:
                                p["distinguishing"]],
             "kpis": [f"{kpi_label(k)}: {kpi_text(k)} ({interval_text(k)})"
                      for k in mine.to_dict("records")],
+            # the same lines as the page and the CLI (`cxdata.display.persona_text`)
+            "relative": relative_line(p.get("relative", {})),
+            "typical": typical_lines(p["typical"]["attributes"])[0],
+            "sparse": typical_lines(p["typical"]["attributes"])[1],
         })  # fmt: skip
     return cards
 
@@ -125,6 +145,7 @@ def render_html(c: ReportContent) -> str:
         "curve": inline_svg(emotion_curve(c.by_segment, c.segment, c.stages,
                                           f"How does the experience evolve, by {label}?")),
         "matrix": None,
+        "trend": None,
     }  # fmt: skip
     matrix_caption = ""
     if c.fix_first is not None and c.fix_first["importance"].notna().any():
@@ -139,6 +160,17 @@ def render_html(c: ReportContent) -> str:
             + caption_text(c.filters.describe(), f"n = {int(t['n'].min()):,}–"
                            f"{int(t['n'].max()):,} customers per stage")
         )  # fmt: skip
+    trend_caption = ""
+    if len(c.trend_periods) >= 2:
+        name = c.period.replace("observed_", "")
+        timed = c.trend[c.trend[c.period] != NONE]
+        charts["trend"] = inline_svg(net_trend_chart(
+            c.trend, c.period, c.stages, c.trend_periods,
+            f"How has each stage changed, by {name}?"))  # fmt: skip
+        trend_caption = caption_text(c.filters.describe(), n_range(timed["n_customers"])) + (
+            f". Net experience per stage and {name} with 95% intervals; hollow points: fewer "
+            f"than {cfg.min_customers} customers."
+        )
     charts_s = time.perf_counter() - started
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     kpis = "; ".join(f"{kpi_label(k)} {kpi_text(k)} ({interval_text(k)})"
@@ -151,6 +183,8 @@ def render_html(c: ReportContent) -> str:
         figures=_figures(c), overall_kpis=kpis, caption=caption, min_customers=cfg.min_customers,
         stale=c.stale, outcome=c.outcome, fix_first=_fix_first(c), no_fix_first=c.no_fix_first,
         fix_first_note=_fix_first_note(c), matrix_caption=matrix_caption, cards=_cards(c),
+        trend_caption=trend_caption, trend_sentences=c.trend_periods and c.trend_sentences,
+        trend_span=" to ".join(c.trend_periods[:: max(len(c.trend_periods) - 1, 1)]),
         model_id=c.model.model_id if c.model else None, differences=c.differences,
         no_differences=f"Comparisons are not available for {label}.",
         facts=_facts(c, generated), score_definitions=SCORE_DEFINITIONS.strip(),

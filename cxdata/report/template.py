@@ -32,6 +32,7 @@ td.figure { border: 1px solid #ccc; border-radius: 4pt; padding: 3pt 8pt; }
 .chart.curve svg { max-height: 82mm; }
 ul.differences { font-size: 8.5pt; margin: 2pt 0; }
 .chart.matrix svg { max-height: 160mm; }
+.chart.trend svg { max-height: 120mm; }
 .chart { margin: 2pt 0; text-align: center; }
 .caption { font-size: 8pt; color: #555; margin: 0 0 4pt 0; }
 table.list { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
@@ -99,6 +100,18 @@ td.card ul { margin: 2pt 0; padding-left: 12pt; }
 </section>
 {% endif %}
 
+{% if trend %}
+<section class="page">
+  <h2>The trend</h2>
+  <div class="chart trend">{{ trend }}</div>
+  <p class="caption">{{ trend_caption }}</p>
+  {% if trend_sentences %}
+  <h3>Change from {{ trend_span }} (tested, corrected over the stages)</h3>
+  <ul class="differences">{% for t in trend_sentences %}<li>{{ t }}</li>{% endfor %}</ul>
+  {% endif %}
+</section>
+{% endif %}
+
 {% if cards %}
 <section class="page">
   <h2>The personas (model {{ model_id }})</h2>
@@ -111,6 +124,10 @@ td.card ul { margin: 2pt 0; padding-left: 12pt; }
       <b>What sets them apart</b>
       <ul>{% for d in c.distinguishing %}<li>{{ d }}</li>{% else %}<li>nothing stands out</li>
       {% endfor %}</ul>
+      {% if c.relative %}<p><b>Compared with their own average:</b> {{ c.relative }}</p>{% endif %}
+      {% if c.typical %}<p><b>Typical:</b> {{ c.typical|join("; ") }}</p>{% endif %}
+      {% if c.sparse %}<p><b>Known for too few to call typical:</b> {{ c.sparse|join(", ") }}</p>
+      {% endif %}
       {% if c.kpis %}<b>Outcomes</b>
       <ul>{% for k in c.kpis %}<li>{{ k }}</li>{% endfor %}</ul>{% endif %}
       </td>{% endfor %}
