@@ -116,7 +116,9 @@ if model is None:
     st.stop()
 
 created = f"{model.created_at:%Y-%m-%d %H:%M}" if model.created_at is not None else "unknown"
-st.caption(f"Model {model.model_id} · created {created} · k = {model.k} personas")
+rule = model.settings.get("gaps")  # models fitted before the rule existed have none
+rule_text = f" · a missing stage means: {GAPS[rule]}" if rule in GAPS else ""
+st.caption(f"Model {model.model_id} · created {created} · k = {model.k} personas{rule_text}")
 st.markdown(model.explanation)
 if stale:
     st.warning(STALE)

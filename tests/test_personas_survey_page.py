@@ -31,6 +31,10 @@ def test_survey_personas_on_the_page(app_db, monkeypatch, tmp_path):
     text = "\n".join(shown(m.value) for m in at.markdown)
     captions = [c.value for c in at.caption]
     assert model.explanation in text and "Not rated is no feature" in model.explanation
+    assert "so a gap weighs nothing" in model.explanation  # k-means over the rated values
+    assert any(
+        c.endswith("personas · a missing stage means: Not rated (surveys)") for c in captions
+    )
     ami = model.diagnostics.set_index("k").loc[4, "gap_ami"]
     assert any(f"(0 = unrelated, 1 = the same): k = 4: {ami:.2f}." in c for c in captions)
     for profile in model.profiles:

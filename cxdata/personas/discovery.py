@@ -50,13 +50,20 @@ def discover(
     outcomes = _outcomes(source)
     profiles = _profiles(features, finder, outcomes)
     customers = pd.DataFrame({"customer_id": features.frame.index, "persona": finder.labels_})
-    explanation = f"{finder.explanation_} {gap_explanation(features, finder.labels_)}"
+    gaps = gap_explanation(features, finder.labels_, settings.method)
+    explanation = f"{finder.explanation_} {gaps}"
     fitted = FittedModel(dataclasses.asdict(settings), features.groups, finder.k_,
                          finder.diagnostics_, explanation, profiles)  # fmt: skip
     return save_model(store, fitted, customers, actor=actor)
 
 
-def gap_explanation(features: Features, labels: np.ndarray) -> str:
+GAP_WEIGHT = {
+    True: "k-means places each customer by the ratings they gave, so a gap weighs nothing",
+    False: "a missing rating counts as the customer's own level",
+}
+
+
+def gap_explanation(features: Features, labels: np.ndarray, method: str = "kmeans") -> str:
     """The gap rule as applied, and how much the personas follow the gaps (adjusted mutual
     information with the pattern of present stages: 0 = unrelated, 1 = the same)."""
     rated, observed = (
@@ -69,7 +76,7 @@ def gap_explanation(features: Features, labels: np.ndarray) -> str:
         sentences.append(
             f"Not rated is no feature ({len(rated)} rated stages: {', '.join(rated)}): each "
             "customer's overall level is one feature and their rating at each stage relative "
-            "to it the others; a missing rating counts as their own level. Personas and the "
+            f"to it the others; {GAP_WEIGHT[method == 'kmeans']}. Personas and the "
             f"pattern of rated stages share {ami:.2f} adjusted mutual information (0 = "
             "unrelated)."
         )
