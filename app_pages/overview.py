@@ -6,6 +6,7 @@ from cxdata.app import data, signin, views
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.charts import observations_by_stage
+from cxdata.display.downloads import caption_text
 from cxdata.display.tables import batch_table
 
 signin.guard(Action.VIEW_OVERVIEW)
@@ -25,13 +26,10 @@ if counts.empty:
     st.info("The store is empty. Import a file on the Upload page.")
 else:
     st.caption("Journey stages in order: " + " → ".join(md(s) for s in stats["stages"]))
-    st.altair_chart(observations_by_stage(counts, stats["stages"]))
-    views.csv_download(
-        "Download these counts (CSV)",
-        lambda: counts,
-        "observation_counts.csv",
-        key="overview_counts_csv",
-    )
+    chart = observations_by_stage(counts, stats["stages"])
+    st.altair_chart(chart)
+    n = f"n = {stats['customers']:,} customers, {stats['observations']:,} observations"
+    views.downloads(chart, counts, "observation_counts", caption_text("none (the whole store)", n))
 
 st.subheader("Newest batches")
 st.dataframe(batch_table(store.batches().head(10)), hide_index=True)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import time
 
 import _common as common
@@ -27,6 +29,15 @@ from cxdata.engine import DuckDBEngine
 from cxdata.personas.discovery import discover
 from cxdata.report import gather, render_html, render_pdf
 from cxdata.store import Store
+
+
+def _pages(pdf: bytes) -> str:
+    """The PDF's page count (poppler's pdfinfo), or "?" without it."""
+    if shutil.which("pdfinfo") is None:
+        return "?"
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout
+    found = re.search(rb"Pages:\s+(\d+)", info)
+    return found.group(1).decode() if found else "?"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             t = content.timings
             print(f"{i:>5} {t['data_s']:>8.1f} {t['charts_s']:>9.1f} {t['html_s']:>7.2f} "
                   f"{t['pdf_s']:>7.1f} {total:>8.1f}")  # fmt: skip
-        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        pages = _pages(pdf)
         print(f"observations {content.totals['observations']:,}, customers "
               f"{content.totals['customers']:,}; PDF {len(pdf):,} bytes, {pages} pages; "
               "peer: nothing comparable (see the docstring)")  # fmt: skip

@@ -69,7 +69,7 @@ ROLE_USERS = {
 }
 ROLES = list(ROLE_USERS)
 PAGES = [
-    ("overview", "Data overview", "Data overview", "researcher", 1),
+    ("overview", "Data overview", "Data overview", "researcher", 3),
     ("upload", "Upload", "Upload observations", "researcher", 0),
     ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 11),
     ("priorities", "Priorities", "Priorities: what to fix first", "viewer", 6),

@@ -28,7 +28,7 @@ ROLES_TOML = """
 """
 # page -> (title, lowest role that may see it, download buttons it offers to those who may export)
 PAGES = {
-    "app_pages/overview.py": ("Data overview", "researcher", 1),
+    "app_pages/overview.py": ("Data overview", "researcher", 3),
     "app_pages/upload.py": ("Upload observations", "researcher", 0),
     "app_pages/quality.py": ("Observation quality", "researcher", 4),
     "app_pages/heatmaps.py": ("Journey heatmaps", "viewer", 11),
