@@ -56,7 +56,8 @@ else:
     flagged = report.observers[report.observers["flagged"]]
     if len(flagged):
         names = ", ".join(
-            f"{row.observer} ({row.bias:+.2f} points vs the others)" for row in flagged.itertuples()
+            f"{row.observer} ({row.bias:+.2f} points vs the typical observer)"
+            for row in flagged.itertuples()
         )
         st.warning(md(f"Scores differ from the other observers': {names}."))
     else:

@@ -200,9 +200,11 @@ def sample_store(tmp_path_factory):
 
 
 def test_the_analysis_finds_the_samples_harsh_observer(sample_store):
+    from cxdata.sample import STAGES
     from cxdata.sample.calibration import CALIBRATION_METHOD, HARSH_BY, HARSH_OBSERVER
 
     report = agreement(sample_store)
+    assert list(report.by["stage"]) == list(STAGES)  # journey order
     bias = report.observers.set_index("observer")
     assert list(bias.index[bias["flagged"]]) == [HARSH_OBSERVER]
     harsh = bias.loc[HARSH_OBSERVER]

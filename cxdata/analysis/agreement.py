@@ -135,6 +135,9 @@ def agreement(
     columns = [*keys, "alpha", "ci_low", "ci_high", "units", "values", "percent_agreement",
                "reading"]  # fmt: skip
     by_table = pd.DataFrame(rows, columns=[*columns, "ac1"])[columns]
+    if len(by_table):
+        order = engine.stage_order(by_table["stage"].unique())
+        by_table = in_journey_order(by_table, order, keys[1:])
     observers = observer_bias(values[["unit", "observer", "value"]])
     return AgreementReport(
         metric, overall, by_table, observers, largest_disagreements(values, disagreements), values
