@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from cxdata.analysis.drivers import sqrt_correlation, weights_from_correlations
 
 CHUNK = 4096  # customers per block of the products (bounds the memory: CHUNK x q² floats)
-EXACT_BUDGET = 2e7  # customers x columns² below which logistic resamples are refitted
+EXACT_BUDGET = 2e6  # customers x columns² up to which logistic resamples are refitted
 
 
 def resample_counts(n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
