@@ -23,10 +23,17 @@ mapping_upload = right.file_uploader(
 )
 study = right.text_input("Study for rows without one", key="upload_study") or None
 sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet") or None
+row_ids = right.checkbox(
+    "Each row is one respondent",
+    key="upload_row_ids",
+    help="For a file without a respondent id (e.g. a wide survey export): each row gets "
+    "the id <file stem>-<row number>, the header being row 1.",
+)
 
 if upload is not None:
     content = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
+    mapping_name = mapping_upload.name if mapping_upload else "mapping.toml"
     checked = data.preview(
         principal,
         str(store.path),
@@ -36,6 +43,8 @@ if upload is not None:
         mapping,
         study,
         sheet,
+        mapping_name,
+        row_ids,
     )
     if checked.result is None:
         st.error(
@@ -75,6 +84,8 @@ if upload is not None:
                 upload.name,
                 content,
                 mapping,
+                mapping_name=mapping_name,
+                row_ids=row_ids,
                 study=study,
                 sheet=sheet,
                 progress=lambda f, m: bar.progress(f, m),

@@ -145,6 +145,7 @@ class Mapping:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)  # stored name -> source header
     stage_order: tuple[str, ...] = ()
+    row_ids: bool = False  # each row is one respondent, id "<file stem>-<row number>"
 
     @property
     def is_wide(self) -> bool:
@@ -205,6 +206,19 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
                 items[column] = WideItem(spec["stage"], spec.get("touchpoint"))
         if not items:
             bad("wide.items", "a [wide] mapping needs at least one item column")
+        respondent = wide.get("respondent_id")
+        if respondent is not None and respondent != "row":
+            bad(
+                "wide.respondent_id",
+                'must be "row" (each row is one respondent); to name an id column use '
+                '[columns] customer_id = "..."',
+            )
+        elif respondent == "row" and "customer_id" in columns:
+            bad(
+                "wide.respondent_id",
+                '"row" numbers the respondents, but [columns] customer_id names an id '
+                "column: keep one of the two",
+            )
     outcomes = {}
     for outcome, spec in dict(data.get("outcomes", {})).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
@@ -232,6 +246,7 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
         outcomes=outcomes,
         attributes=attributes,
         stage_order=tuple(order),
+        row_ids=wide.get("respondent_id") == "row",
     )
 
 
