@@ -150,7 +150,7 @@ def test_readme_starts_with_exactly_two_setup_commands():
     commands = block.group(1).strip().splitlines()
     assert commands == [
         "pip install -e . && streamlit run dashboard.py",
-        'pip install -e ".[test]" && python -m pytest',
+        'pip install -e ".[test,spark]" && python -m pytest',
     ]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci

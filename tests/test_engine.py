@@ -64,7 +64,7 @@ def test_the_engine_settings_and_their_errors(store, write, tmp_path, capsys, mo
     assert "Delivery" in capsys.readouterr().out
     for command in (["scores"], ["compare", "--a", "tier=Gold", "--b", "rest"],
                     ["priorities", "--outcome", "tier"], ["personas"], ["outcomes"],
-                    ["agreement"]):  # fmt: skip
+                    ["agreement"], ["report", "--out", str(tmp_path / "r.html")]):  # fmt: skip
         assert main([*command, *db, "--engine", "spark"]) == 1
         assert "give --lake DIR (or CXDATA_LAKE)" in capsys.readouterr().err
     lake = tmp_path / "no-lake"

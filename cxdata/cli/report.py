@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxdata.cli.common import command, filters_of, open_store, where_option
+from cxdata.cli.common import (
+    command,
+    engine_options,
+    filters_of,
+    open_engine,
+    open_store,
+    where_option,
+)
 
 REPORT_HELP = """\
 Page 1: observations, customers, the most delighting and most disappointing stage, the
@@ -27,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", help="Outcome of the fix-first list (default: nps, else the "
                    "first outcome)")  # fmt: skip
     p.add_argument("--positive", help="Value of --outcome that counts as good, e.g. yes")
+    engine_options(p)
     p.set_defaults(run=report)
 
 
@@ -34,8 +42,8 @@ def report(args: argparse.Namespace) -> int:
     from cxdata.engine import DuckDBEngine
     from cxdata.report import write_report
 
-    store = open_store(args)
-    engine = DuckDBEngine(store)
+    engine = open_engine(args)
+    store = engine.store if isinstance(engine, DuckDBEngine) else open_store(args)
     content = write_report(engine, store, args.out, filters_of(engine, args), args.segment,
                            args.outcome, args.positive)  # fmt: skip
     t = content.timings

@@ -7,6 +7,7 @@ of filter values -- is dropped when it ends and never seen by another block."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
@@ -24,11 +25,23 @@ if TYPE_CHECKING:
 
     from cxdata.config import Settings
 
-LOCAL_SHUFFLE_PARTITIONS = 8
-"""Shuffle partitions in local mode (Spark's 200 are meant for clusters)."""
+
+def local_cores(master: str) -> int | None:
+    """The worker threads of a local master (`local`, `local[4]`, `local[*]`); None for a
+    cluster."""
+    match = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\d+)?\])?", master.strip())
+    if match is None:
+        return None
+    threads = match.group(1)
+    return (os.cpu_count() or 1) if threads == "*" else int(threads or 1)
+
 
 _sessions: dict[str, Any] = {}
-_sessions_lock = threading.Lock()
+_sessions_lock = threading.RLock()
+_lake_views: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+"""(master, lake) -> (lake version, table -> global temporary view)."""
+_orders: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}
+"""(master, lake) -> (lake version, known stages, other stages): the journey order."""
 
 
 def spark_session(master: str) -> Any:
@@ -49,15 +62,16 @@ def _start(master: str) -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise EngineError('The Spark engine needs pyspark: pip install -e ".[spark]".') from None
-    if master.startswith("local"):
+    if local_cores(master) is not None:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind nothing but loopback
     builder = SparkSession.builder.master(master).appName("cxdata")
     builder = builder.config("spark.ui.enabled", "false")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
-    if master.startswith("local"):
+    if local_cores(master) is not None:
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
         builder = builder.config("spark.driver.host", "127.0.0.1")
-        builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
+        # one shuffle partition per thread (Spark's 200 are meant for clusters)
+        builder = builder.config("spark.sql.shuffle.partitions", str(local_cores(master) or 1))
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # Spark's own errors (Java gateway, master unreachable)
@@ -125,21 +139,53 @@ class SparkEngine:
         view of the block (filter values too) is dropped when it ends."""
         import ibis as ibis_module
 
+        tables = self._lake_tables(self.data_version())
         session = self.session().newSession()
         try:
-            for table in CANONICAL_TABLES:
-                reader = session.read.option("recursiveFileLookup", "true")
-                reader.parquet(self._path(table)).createOrReplaceTempView(table)
+            for table, global_name in tables.items():
+                session.table(global_name).createOrReplaceTempView(table)
             yield ibis_module.pyspark.connect(session)
         finally:
             for view in session.catalog.listTables():
-                if view.isTemporary:
+                if view.isTemporary and not view.namespace:  # not the global views
                     session.catalog.dropTempView(view.name)
 
+    def _lake_tables(self, version: str) -> dict[str, str]:
+        """Table -> global temporary view over this lake version's Parquet files, made once
+        per version (listing the files and reading their schema is the slow part); the
+        views of older versions are dropped (a block resolved its views when it began)."""
+        key = (self.master, self.lake)
+        with _sessions_lock:
+            known = _lake_views.get(key)
+            if known is not None and known[0] == version:
+                return known[1]
+            root = self.session()
+            prefix = f"cx_{abs(hash((self.lake, version))):x}_"
+            views = {}
+            for table in CANONICAL_TABLES:
+                reader = root.read.option("recursiveFileLookup", "true")
+                reader.parquet(self._path(table)).createOrReplaceGlobalTempView(prefix + table)
+                views[table] = f"global_temp.{prefix}{table}"
+            if known is not None:
+                for old in known[1].values():
+                    root.catalog.dropGlobalTempView(old.split(".", 1)[1])
+            _lake_views[key] = (version, views)
+            _orders.pop(key, None)
+            return views
+
     def stage_order(self, present: Iterable[str] | None = None) -> list[str]:
-        """The store's journey order (`cxdata.store.database.journey_order`) as Ibis."""
-        with self.ibis() as backend:
-            return journey_order(backend, present)
+        """The store's journey order (`cxdata.store.database.journey_order`), read from the
+        lake once per lake version: the framework's and configured stages, then the others
+        by first appearance; `present`: only those of the others are placed."""
+        key, version = (self.master, self.lake), self.data_version()
+        cached = _orders.get(key)
+        if cached is None or cached[0] != version:
+            with self.ibis() as backend:
+                cached = (version, *journey_order(backend))
+            _orders[key] = cached
+        _, known, others = cached
+        wanted = None if present is None else set(present)
+        return known + [s for s in others if wanted is None or s in wanted]
 
     def data_version(self) -> str:
         """Changes exactly when a sync changed the lake."""
@@ -149,9 +195,9 @@ class SparkEngine:
         return f"Spark ({self.master}) over the lake {self.lake}"
 
 
-def journey_order(backend: ibis.BaseBackend, present: Iterable[str] | None = None) -> list[str]:
-    """Stages in journey order: the active framework's, then the configured order, then the
-    others by first appearance (batch, then source row); as the store orders them."""
+def journey_order(backend: ibis.BaseBackend) -> tuple[list[str], list[str]]:
+    """Stages in journey order as the store orders them: the active framework's and the
+    configured ones (`known`), then the `others` by first appearance (batch, source row)."""
     import ibis as ibis_module
 
     versions, framework = backend.table("framework_versions"), backend.table("framework_stages")
@@ -162,13 +208,8 @@ def journey_order(backend: ibis.BaseBackend, present: Iterable[str] | None = Non
     )
     rows = named.to_pandas().sort_values(["k", "p"], kind="stable")
     known = list(dict.fromkeys(str(n) for n in rows["name"]))
-    if present is not None and not set(present) - set(known):
-        return known
     obs = backend.table("observations")
     firsts = obs.group_by("stage").aggregate(b=obs.batch_id.min(), r=obs.source_row.min())
     seen = firsts.to_pandas().sort_values(["b", "r"], kind="stable")
-    wanted = None if present is None else set(present)
     named_set = set(known)
-    return known + [
-        str(s) for s in seen["stage"] if s not in named_set and (wanted is None or s in wanted)
-    ]
+    return known, [str(s) for s in seen["stage"] if s not in named_set]
