@@ -6,6 +6,7 @@ from cxdata.app import actions, data, signin
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.tables import batch_table
+from cxdata.errors import CxError
 
 principal = signin.guard(Action.UPLOAD)
 store = data.store()
@@ -80,20 +81,40 @@ if upload is not None:
             )
             st.success(md(done.message()))
 
+CONFIRM_REMOVAL = "Yes, remove this batch and all its observations"
 st.subheader("Batches")
 batches = store.batches()
 if batches.empty:
     st.info("No batches yet.")
 else:
     st.dataframe(batch_table(batches), hide_index=True)
+    names = batches.set_index("batch_id")["source_name"]
+
+    def remove_chosen() -> None:
+        """Runs on the click, before the page: removes only with the tick, then clears the
+        tick, so every removal is confirmed anew; says why when nothing happened."""
+        state = st.session_state
+        if not state.get("remove_batch_sure"):
+            state["remove_batch_note"] = (
+                f'Nothing was removed: tick "{CONFIRM_REMOVAL}" and click Remove batch again. '
+                "The tick clears after every removal, so each one is confirmed on its own."
+            )
+            return
+        chosen = int(state["remove_batch_id"])
+        state["remove_batch_sure"] = False
+        try:
+            removed = actions.remove_batch(principal, store, chosen)
+        except CxError as error:  # a callback runs outside the router's error display
+            state["remove_batch_note"] = str(error)
+            return
+        state["remove_batch_done"] = f"Removed batch {chosen} ({removed:,} observations)."
+
     with st.form("remove_batch"):
-        chosen = st.selectbox(
-            "Remove a batch",
-            batches["batch_id"].tolist(),
-            format_func=lambda b: f"{b}: {batches.set_index('batch_id').at[b, 'source_name']}",
-        )
-        sure = st.checkbox("Yes, remove this batch and all its observations")
-        if st.form_submit_button("Remove batch") and sure:
-            removed = actions.remove_batch(principal, store, int(chosen))
-            st.toast(f"Removed batch {chosen} ({removed:,} observations).")
-            st.rerun()
+        st.selectbox("Remove a batch", batches["batch_id"].tolist(), key="remove_batch_id",
+                     format_func=lambda b: f"{b}: {names.get(b, '')}")  # fmt: skip
+        st.checkbox(CONFIRM_REMOVAL, key="remove_batch_sure")
+        st.form_submit_button("Remove batch", on_click=remove_chosen)
+    if note := st.session_state.pop("remove_batch_note", None):
+        st.warning(md(note))
+    if done := st.session_state.pop("remove_batch_done", None):
+        st.toast(done)

@@ -236,6 +236,13 @@ def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
     assert table.iloc[0]["stage"] == "Delivery" and table.iloc[0]["rank"] == 1
     assert table["importance"].tolist() == pytest.approx(expected["importance"].tolist())
     assert table.iloc[0]["matters"] == "shown to matter"
+    hidden = expected.loc[~expected["shown_to_matter"], "stage"].tolist()
+    assert hidden  # the sample's unimportant stages (Support among them) do not clear the bar
+    (note,) = [shown(m.value) for m in at.markdown if "Not shown to matter" in m.value]
+    assert all(stage in note for stage in hidden)
+    verdicts = dict(zip(table["stage"], table["matters"], strict=True))
+    assert {s for s, v in verdicts.items() if v == "not shown to matter"} == set(hidden)
+    assert not set(hidden) & set(table.loc[table["quadrant"] == "Concentrate here", "stage"])
     assert {m.label: m.value for m in at.metric}["Fix first"] == "Delivery"
     assert any("Spearman" in shown(md.value) for md in at.expander[-1].markdown)
     assert any(shown(m.value) == table_method for m in at.markdown)  # the one-sentence method
