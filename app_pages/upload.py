@@ -46,7 +46,14 @@ if upload is not None:
         mapping_name,
         row_ids,
     )
-    if checked.result is None:
+    if checked.result is None and checked.mapping_file is not None:
+        st.error(
+            f"{md(checked.mapping_file)}: {checked.total:,} problem(s) in the mapping file; "
+            "nothing can be checked or imported until they are fixed. Each row below names "
+            "the line (row) and key in the mapping file."
+        )
+        st.dataframe(checked.problems, hide_index=True)
+    elif checked.result is None:
         st.error(
             f"{md(upload.name)}: {checked.total:,} problem(s) found; nothing can be imported "
             "until they are fixed. Each row below names the row and column in your file."

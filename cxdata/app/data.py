@@ -121,6 +121,7 @@ class Preview:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     total: int = 0
     message: str = ""
+    mapping_file: str | None = None  # set when the problems are in the mapping file
 
 
 @st.cache_data(show_spinner="Checking the file…", max_entries=4)
@@ -140,6 +141,9 @@ def preview(
     principal, content and data version, the check runs in `actions`."""
     try:
         parsed = actions.upload_mapping(mapping, mapping_name, row_ids)
+    except IngestError as exc:  # the mapping file itself is wrong: say so, by its lines
+        return Preview(None, exc.table(), exc.total, str(exc), mapping_file=mapping_name)
+    try:
         result = actions.check_upload(
             who, _store(db_path), name, data, mapping=parsed, study=study, sheet=sheet
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cxdata.errors import IngestError, Problem
+from cxdata.ingest.toml_lines import key_line, syntax_error_line
 
 REQUIRED = ("customer_id", "stage", "score")
 
@@ -167,13 +168,18 @@ def load_mapping(path: Path) -> Mapping:
 def parse_mapping(content: bytes, name: str) -> Mapping:
     """Parse mapping TOML (see the README for its tables)."""
     try:
-        data = tomllib.loads(content.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise IngestError([Problem(name, None, None, None, f"not valid TOML: {exc}")]) from None
+        text = content.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise IngestError([Problem(name, None, None, None, f"not UTF-8 text: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        line = syntax_error_line(str(exc))
+        raise IngestError([Problem(name, line, None, None, f"not valid TOML: {exc}")]) from None
     problems: list[Problem] = []
 
     def bad(key: str, reason: str) -> None:
-        problems.append(Problem(name, None, key, None, reason))
+        """A problem at the key's line of the mapping file (row = line number)."""
+        problems.append(Problem(name, key_line(text, key), key, None, reason))
 
     allowed = set(SYNONYMS)
     columns = {}
