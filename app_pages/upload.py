@@ -23,10 +23,17 @@ mapping_upload = right.file_uploader(
 )
 study = right.text_input("Study for rows without one", key="upload_study") or None
 sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet") or None
+row_ids = right.checkbox(
+    "Each row is one respondent",
+    key="upload_row_ids",
+    help="For a file without a respondent id (e.g. a wide survey export): each row gets "
+    "the id <file stem>-<row number>, the header being row 1.",
+)
 
 if upload is not None:
     content = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
+    mapping_name = mapping_upload.name if mapping_upload else "mapping.toml"
     checked = data.preview(
         principal,
         str(store.path),
@@ -36,8 +43,17 @@ if upload is not None:
         mapping,
         study,
         sheet,
+        mapping_name,
+        row_ids,
     )
-    if checked.result is None:
+    if checked.result is None and checked.mapping_file is not None:
+        st.error(
+            f"{md(checked.mapping_file)}: {checked.total:,} problem(s) in the mapping file; "
+            "nothing can be checked or imported until they are fixed. Each row below names "
+            "the line (row) and key in the mapping file."
+        )
+        st.dataframe(checked.problems, hide_index=True)
+    elif checked.result is None:
         st.error(
             f"{md(upload.name)}: {checked.total:,} problem(s) found; nothing can be imported "
             "until they are fixed. Each row below names the row and column in your file."
@@ -75,6 +91,8 @@ if upload is not None:
                 upload.name,
                 content,
                 mapping,
+                mapping_name=mapping_name,
+                row_ids=row_ids,
                 study=study,
                 sheet=sheet,
                 progress=lambda f, m: bar.progress(f, m),

@@ -21,12 +21,12 @@ def test_removal_needs_a_fresh_tick_each_time(app_db):
     assert not at.exception, at.exception
     assert batches() == [1, 2, 3, 4]
     assert shown(at.warning[0].value).startswith("Nothing was removed: tick")
-    at.checkbox[0].check()
+    at.checkbox(key="remove_batch_sure").check()
     next(s for s in at.selectbox if s.label == "Remove a batch").set_value(4)
     _remove_button(at).click().run()
     assert not at.exception, at.exception
     assert batches() == [1, 2, 3]
-    assert not at.checkbox[0].value  # the tick did not survive the removal
+    assert not at.checkbox(key="remove_batch_sure").value  # the tick did not survive the removal
     assert not at.warning
     next(s for s in at.selectbox if s.label == "Remove a batch").set_value(3)
     _remove_button(at).click().run()  # the next click, without a new tick, removes nothing
