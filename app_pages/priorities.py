@@ -94,7 +94,8 @@ st.caption(
     f"{table.attrs['r2']:.2f}, of which {table.attrs['pattern_weight']:.3f} is carried by which "
     f"items were rated and {table.attrs['reference_weight']:.4f} by the random reference item. "
     f"{md(table.attrs['missing'])} Weights have no sign: the correlation column gives the "
-    "direction. Names that would overlap are left out: hover a point, or see the list below."
+    "direction, and a stage with a negative one is never in concentrate here. Names that "
+    "would overlap are left out: hover a point, or see the list below."
 )
 if len(hidden):
     st.markdown(

@@ -6,6 +6,7 @@ from cxdata.app import actions, data, signin
 from cxdata.app.auth import Action
 from cxdata.app.text import md
 from cxdata.display.tables import batch_table
+from cxdata.errors import CxError
 
 principal = signin.guard(Action.UPLOAD)
 store = data.store()
@@ -22,10 +23,17 @@ mapping_upload = right.file_uploader(
 )
 study = right.text_input("Study for rows without one", key="upload_study") or None
 sheet = right.text_input("Excel sheet (default: the first)", key="upload_sheet") or None
+row_ids = right.checkbox(
+    "Each row is one respondent",
+    key="upload_row_ids",
+    help="For a file without a respondent id (e.g. a wide survey export): each row gets "
+    "the id <file stem>-<row number>, the header being row 1.",
+)
 
 if upload is not None:
     content = upload.getvalue()
     mapping = mapping_upload.getvalue() if mapping_upload else None
+    mapping_name = mapping_upload.name if mapping_upload else "mapping.toml"
     checked = data.preview(
         principal,
         str(store.path),
@@ -35,8 +43,17 @@ if upload is not None:
         mapping,
         study,
         sheet,
+        mapping_name,
+        row_ids,
     )
-    if checked.result is None:
+    if checked.result is None and checked.mapping_file is not None:
+        st.error(
+            f"{md(checked.mapping_file)}: {checked.total:,} problem(s) in the mapping file; "
+            "nothing can be checked or imported until they are fixed. Each row below names "
+            "the line (row) and key in the mapping file."
+        )
+        st.dataframe(checked.problems, hide_index=True)
+    elif checked.result is None:
         st.error(
             f"{md(upload.name)}: {checked.total:,} problem(s) found; nothing can be imported "
             "until they are fixed. Each row below names the row and column in your file."
@@ -74,26 +91,48 @@ if upload is not None:
                 upload.name,
                 content,
                 mapping,
+                mapping_name=mapping_name,
+                row_ids=row_ids,
                 study=study,
                 sheet=sheet,
                 progress=lambda f, m: bar.progress(f, m),
             )
             st.success(md(done.message()))
 
+CONFIRM_REMOVAL = "Yes, remove this batch and all its observations"
 st.subheader("Batches")
 batches = store.batches()
 if batches.empty:
     st.info("No batches yet.")
 else:
     st.dataframe(batch_table(batches), hide_index=True)
+    names = batches.set_index("batch_id")["source_name"]
+
+    def remove_chosen() -> None:
+        """Runs on the click, before the page: removes only with the tick, then clears the
+        tick, so every removal is confirmed anew; says why when nothing happened."""
+        state = st.session_state
+        if not state.get("remove_batch_sure"):
+            state["remove_batch_note"] = (
+                f'Nothing was removed: tick "{CONFIRM_REMOVAL}" and click Remove batch again. '
+                "The tick clears after every removal, so each one is confirmed on its own."
+            )
+            return
+        chosen = int(state["remove_batch_id"])
+        state["remove_batch_sure"] = False
+        try:
+            removed = actions.remove_batch(principal, store, chosen)
+        except CxError as error:  # a callback runs outside the router's error display
+            state["remove_batch_note"] = str(error)
+            return
+        state["remove_batch_done"] = f"Removed batch {chosen} ({removed:,} observations)."
+
     with st.form("remove_batch"):
-        chosen = st.selectbox(
-            "Remove a batch",
-            batches["batch_id"].tolist(),
-            format_func=lambda b: f"{b}: {batches.set_index('batch_id').at[b, 'source_name']}",
-        )
-        sure = st.checkbox("Yes, remove this batch and all its observations")
-        if st.form_submit_button("Remove batch") and sure:
-            removed = actions.remove_batch(principal, store, int(chosen))
-            st.toast(f"Removed batch {chosen} ({removed:,} observations).")
-            st.rerun()
+        st.selectbox("Remove a batch", batches["batch_id"].tolist(), key="remove_batch_id",
+                     format_func=lambda b: f"{b}: {names.get(b, '')}")  # fmt: skip
+        st.checkbox(CONFIRM_REMOVAL, key="remove_batch_sure")
+        st.form_submit_button("Remove batch", on_click=remove_chosen)
+    if note := st.session_state.pop("remove_batch_note", None):
+        st.warning(md(note))
+    if done := st.session_state.pop("remove_batch_done", None):
+        st.toast(done)

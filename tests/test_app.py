@@ -108,7 +108,7 @@ def test_upload_with_problems_shows_every_problem_and_imports_nothing(app_db):
 def test_remove_batch_from_the_upload_page(app_db):
     at = _start("app_pages/upload.py")
     at.selectbox[0].set_value(4)
-    at.checkbox[0].check()
+    at.checkbox(key="remove_batch_sure").check()
     at.button[0].click().run()  # the form's submit button
     assert not at.exception, at.exception
     store = Store.open(Settings(), app_db)

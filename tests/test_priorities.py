@@ -142,6 +142,17 @@ def test_concentrate_here_comes_first_even_with_a_smaller_priority():
     assert df["quadrant"].tolist() == ["concentrate_here", "low_priority", "keep_up", "keep_up"]
 
 
+def test_a_driver_working_against_the_outcome_is_never_concentrate_here():
+    table = pd.DataFrame(
+        {"stage": ["A", "B", "C"], "importance": [0.5, 0.4, 0.1],
+         "performance": [-1.0, -2.0, 1.0], "correlation": [0.6, -0.3, 0.2],
+         "shown_to_matter": [True, True, True]}
+    )  # fmt: skip
+    df = classify(table, importance_threshold=0.3, performance_threshold=0.0).set_index("stage")
+    assert df.loc["A", "quadrant"] == "concentrate_here"
+    assert df.loc["B", "quadrant"] == "low_priority"  # important by weight, but rho < 0
+
+
 def test_median_importance_is_at_least_a_small_correlation():
     table = pd.DataFrame(
         {"stage": list("ABCD"), "importance": [0.05, 0.0, -0.1, 0.08],
@@ -236,6 +247,13 @@ def test_priorities_page_shows_the_fix_first_list(sample_db, monkeypatch):
     assert table.iloc[0]["stage"] == "Delivery" and table.iloc[0]["rank"] == 1
     assert table["importance"].tolist() == pytest.approx(expected["importance"].tolist())
     assert table.iloc[0]["matters"] == "shown to matter"
+    hidden = expected.loc[~expected["shown_to_matter"], "stage"].tolist()
+    assert hidden  # the sample's unimportant stages (Support among them) do not clear the bar
+    (note,) = [shown(m.value) for m in at.markdown if "Not shown to matter" in m.value]
+    assert all(stage in note for stage in hidden)
+    verdicts = dict(zip(table["stage"], table["matters"], strict=True))
+    assert {s for s, v in verdicts.items() if v == "not shown to matter"} == set(hidden)
+    assert not set(hidden) & set(table.loc[table["quadrant"] == "Concentrate here", "stage"])
     assert {m.label: m.value for m in at.metric}["Fix first"] == "Delivery"
     assert any("Spearman" in shown(md.value) for md in at.expander[-1].markdown)
     assert any(shown(m.value) == table_method for m in at.markdown)  # the one-sentence method

@@ -221,7 +221,7 @@ def test_researcher_uploads_and_removes_a_batch(team):
     assert not at.exception, at.exception
     assert any(shown(s.value).startswith("team.csv: imported as batch 5") for s in at.success)
     next(s for s in at.selectbox if s.label == "Remove a batch").set_value(5)
-    at.checkbox[0].check()
+    at.checkbox(key="remove_batch_sure").check()
     next(b for b in at.button if b.label == "Remove batch").click().run()
     assert not at.exception, at.exception
     assert sorted(Store.open(Settings(), team).batches()["batch_id"]) == [1, 2, 3, 4]

@@ -20,7 +20,9 @@ Definitions (shown in the app):
   instead a random reference item (seeded noise) sits in every model, and a stage or
   touchpoint is shown to matter when its weight minus the reference's is above 0 with
   Bonferroni-corrected 95% confidence over the items (bootstrap standard error). One that is
-  not shown to matter counts as unimportant: it is never in concentrate_here;
+  not shown to matter counts as unimportant: it is never in concentrate_here; nor is one
+  whose Spearman ρ with the outcome is negative (a weight has no sign, and better scores
+  going with a worse outcome are no gap to close);
 - **quadrant**: importance splits at the mean relative weight (R² / number of items, i.e. a
   share of 1 / number of items; option: the median), performance at the mean performance of
   the rows (unless thresholds are given): concentrate_here = important and performance
@@ -244,7 +246,8 @@ def classify(
 ) -> pd.DataFrame:
     """Quadrant, priority and rank (1 = fix first) on an importance-performance table. By
     default the thresholds are the medians (importance: at least `min_importance`); with
-    split="mean", the means. A row with `shown_to_matter` False is never important. The
+    split="mean", the means. A row with `shown_to_matter` False, or a negative
+    `correlation`, is never important. The
     thresholds used are kept in `attrs`."""
     if split not in SPLITS:
         raise FilterError(f'unknown split "{split}"; choose from: {", ".join(SPLITS)}')
@@ -258,6 +261,8 @@ def classify(
     important = df["importance"] > imp
     if "shown_to_matter" in df:
         important &= df["shown_to_matter"].astype(bool)
+    if "correlation" in df:  # a weight has no sign: better scores going with a worse outcome
+        important &= ~(df["correlation"] < 0)  # is no gap to close, so never concentrate_here
     performing = df["performance"] >= perf
     df["quadrant"] = np.select(
         [important & ~performing, important & performing, ~important & ~performing],

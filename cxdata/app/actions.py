@@ -7,6 +7,7 @@ passed in, and the tests call every action with every role.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from cxdata.app.auth import Action, Principal, require
 from cxdata.display.downloads import chart_png, chart_svg
-from cxdata.ingest import IngestResult, ingest_bytes, parse_mapping
+from cxdata.ingest import IngestResult, Mapping, ingest_bytes, parse_mapping
 from cxdata.ingest.export import safe_csv
 from cxdata.store import Store
 
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
     from cxdata.engine import Engine
     from cxdata.personas.estimator import PersonaSettings, Progress
     from cxdata.personas.models import PersonaModel
+
+
+def upload_mapping(
+    mapping: bytes | None, mapping_name: str = "mapping.toml", row_ids: bool = False
+) -> Mapping | None:
+    """The mapping an upload uses: the TOML file's (problems named after that file), with
+    "each row is one respondent" from the page's checkbox."""
+    parsed = parse_mapping(mapping, mapping_name) if mapping else None
+    if row_ids:
+        return replace(parsed or Mapping(), row_ids=True)
+    return parsed
 
 
 def check_upload(
@@ -40,11 +52,14 @@ def import_upload(
     name: str,
     data: bytes,
     mapping: bytes | None = None,
+    mapping_name: str = "mapping.toml",
+    row_ids: bool = False,
     **options: Any,
 ) -> IngestResult:
-    """Import an uploaded file as one batch (mapping: the optional TOML mapping's bytes)."""
+    """Import an uploaded file as one batch (mapping: the optional TOML mapping's bytes;
+    row_ids: each row is one respondent)."""
     require(principal, Action.UPLOAD)
-    parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
+    parsed = upload_mapping(mapping, mapping_name, row_ids)
     return ingest_bytes(store, name, data, mapping=parsed, actor=principal.actor, **options)
 
 

@@ -25,7 +25,7 @@ from cxdata.app import actions
 from cxdata.app.auth import Principal
 from cxdata.config import APP_KEEP_OPEN_S, Settings
 from cxdata.engine import DuckDBEngine, Engine
-from cxdata.ingest import IngestError, IngestResult, parse_mapping
+from cxdata.ingest import IngestError, IngestResult
 from cxdata.personas.models import latest_model_id
 from cxdata.sample.load import load_sample
 from cxdata.store import Store
@@ -121,6 +121,7 @@ class Preview:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     total: int = 0
     message: str = ""
+    mapping_file: str | None = None  # set when the problems are in the mapping file
 
 
 @st.cache_data(show_spinner="Checking the file…", max_entries=4)
@@ -133,11 +134,16 @@ def preview(
     mapping: bytes | None,
     study: str | None,
     sheet: str | None,
+    mapping_name: str = "mapping.toml",
+    row_ids: bool = False,
 ) -> Preview:
     """Validate an upload without importing it (needs the right to upload); cached per
     principal, content and data version, the check runs in `actions`."""
     try:
-        parsed = parse_mapping(mapping, "mapping.toml") if mapping else None
+        parsed = actions.upload_mapping(mapping, mapping_name, row_ids)
+    except IngestError as exc:  # the mapping file itself is wrong: say so, by its lines
+        return Preview(None, exc.table(), exc.total, str(exc), mapping_file=mapping_name)
+    try:
         result = actions.check_upload(
             who, _store(db_path), name, data, mapping=parsed, study=study, sheet=sheet
         )

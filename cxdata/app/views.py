@@ -59,7 +59,7 @@ def report_downloads(filters: Filters, segment: str) -> None:
     def make(fmt: str) -> Callable[[], bytes]:
         return lambda: actions.export_report(who(), data.engine(), s, fmt, filters, segment)
 
-    c1, c2, _ = st.columns([1, 1, 4])
+    c1, c2, _ = st.columns([2, 2, 3])  # room for the whole label
     for column, fmt, mime in ((c1, "pdf", "application/pdf"), (c2, "html", "text/html")):
         column.download_button(
             f"Download report ({fmt.upper()})",

@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--study", help="Study name for rows without one (default: file name)")
     p.add_argument("--mapping", type=Path, help="Mapping file (TOML) for columns, wide, outcomes")
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    p.add_argument("--row-ids", action="store_true",
+                   help="Each row is one respondent: id <file stem>-<row number>")  # fmt: skip
     p.set_defaults(run=ingest)
     p = command(sub, "export", "Write every observation as CSV that cxdata ingest reads back.")
     p.add_argument("file", type=Path, metavar="FILE")
@@ -59,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def ingest(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from cxdata.cli import report
     from cxdata.errors import IngestError
     from cxdata.ingest import Mapping, ingest_file, load_mapping
@@ -72,6 +76,8 @@ def ingest(args: argparse.Namespace) -> int:
     shown = store.settings.max_problems_shown
     try:
         mapping = load_mapping(args.mapping) if args.mapping else Mapping()
+        if args.row_ids:
+            mapping = replace(mapping, row_ids=True)
     except IngestError as exc:
         report(exc, shown)
         return 2

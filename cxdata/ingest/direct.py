@@ -92,7 +92,12 @@ def ingest_csv_direct(con: duckdb.DuckDBPyConnection, job: ImportJob) -> IngestR
     if job.store.settings.pseudonymise:
         return None
     label = utf8_label(job.path) if job.path.stat().st_size else None
-    if label is None or job.mapping.is_wide or sniff_format(job.path) != "csv":
+    if (
+        label is None
+        or job.mapping.is_wide
+        or job.mapping.row_ids
+        or sniff_format(job.path) != "csv"
+    ):
         return None
     if not _insertion_order_kept(con):
         return None

@@ -13,7 +13,7 @@ from cxdata.errors import IngestError, Problem
 from cxdata.ingest.direct import ingest_csv_direct
 from cxdata.ingest.formats import check_size, stage_file
 from cxdata.ingest.mapping import Mapping, detect_columns
-from cxdata.ingest.plan import Plan, build_plan, run, stage_catalogue
+from cxdata.ingest.plan import Plan, add_row_ids, build_plan, run, stage_catalogue
 from cxdata.ingest.readers import STAGE_TABLE, Staged
 from cxdata.ingest.result import ImportJob, IngestResult, Progress, store_batch_with_sha
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
@@ -91,6 +91,8 @@ def _ingest_staged(
         columns = detect_columns(staged.headers, job.mapping, job.name)
     except IngestError as exc:
         raise IngestError(staged.problems + exc.problems) from None
+    if job.mapping.row_ids:
+        columns = add_row_ids(con, staged, columns)
     framework_stages = stage_catalogue(con)
     plan = build_plan(staged, columns, job.mapping, cfg, catalogue=framework_stages is not None)
     problems, total = find_problems(

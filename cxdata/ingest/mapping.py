@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cxdata.errors import IngestError, Problem
+from cxdata.ingest.toml_lines import key_line, syntax_error_line
 
 REQUIRED = ("customer_id", "stage", "score")
 
@@ -145,6 +146,7 @@ class Mapping:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)  # stored name -> source header
     stage_order: tuple[str, ...] = ()
+    row_ids: bool = False  # each row is one respondent, id "<file stem>-<row number>"
 
     @property
     def is_wide(self) -> bool:
@@ -166,13 +168,18 @@ def load_mapping(path: Path) -> Mapping:
 def parse_mapping(content: bytes, name: str) -> Mapping:
     """Parse mapping TOML (see the README for its tables)."""
     try:
-        data = tomllib.loads(content.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise IngestError([Problem(name, None, None, None, f"not valid TOML: {exc}")]) from None
+        text = content.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise IngestError([Problem(name, None, None, None, f"not UTF-8 text: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        line = syntax_error_line(str(exc))
+        raise IngestError([Problem(name, line, None, None, f"not valid TOML: {exc}")]) from None
     problems: list[Problem] = []
 
     def bad(key: str, reason: str) -> None:
-        problems.append(Problem(name, None, key, None, reason))
+        """A problem at the key's line of the mapping file (row = line number)."""
+        problems.append(Problem(name, key_line(text, key), key, None, reason))
 
     allowed = set(SYNONYMS)
     columns = {}
@@ -205,6 +212,19 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
                 items[column] = WideItem(spec["stage"], spec.get("touchpoint"))
         if not items:
             bad("wide.items", "a [wide] mapping needs at least one item column")
+        respondent = wide.get("respondent_id")
+        if respondent is not None and respondent != "row":
+            bad(
+                "wide.respondent_id",
+                'must be "row" (each row is one respondent); to name an id column use '
+                '[columns] customer_id = "..."',
+            )
+        elif respondent == "row" and "customer_id" in columns:
+            bad(
+                "wide.respondent_id",
+                '"row" numbers the respondents, but [columns] customer_id names an id '
+                "column: keep one of the two",
+            )
     outcomes = {}
     for outcome, spec in dict(data.get("outcomes", {})).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
@@ -232,6 +252,7 @@ def parse_mapping(content: bytes, name: str) -> Mapping:
         outcomes=outcomes,
         attributes=attributes,
         stage_order=tuple(order),
+        row_ids=wide.get("respondent_id") == "row",
     )
 
 

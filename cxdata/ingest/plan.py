@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import duckdb
@@ -15,10 +16,17 @@ import duckdb
 from cxdata.config import Settings
 from cxdata.errors import Problem
 from cxdata.ingest.mapping import REQUIRED, Mapping, Outcome
-from cxdata.ingest.readers import Staged, quote
+from cxdata.ingest.readers import STAGE_TABLE, Staged, quote
 from cxdata.store.schema import DERIVED_NAMES
 
 TIMESTAMP_FORMATS = ["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M"]
+ROW_ID_COLUMN = "(row number)"
+"""Staged column holding generated respondent ids when each row is one respondent."""
+ROW_ID_HINT = (
+    'if each row is one respondent, add respondent_id = "row" under [wide] in the mapping '
+    'file, or tick "Each row is one respondent" on the Upload page: the ids become '
+    "<file stem>-<row number>"
+)
 CATALOGUE_TABLE = "cx_catalogue"
 """Temp table (code, score) of the active framework's interactions, in the ingest connection."""
 
@@ -57,6 +65,21 @@ def stage_catalogue(con: duckdb.DuckDBPyConnection) -> list[str] | None:
         f"SELECT name FROM framework_stages WHERE version = {latest} ORDER BY position"
     ).fetchall()
     return [str(name) for (name,) in rows] or None
+
+
+def add_row_ids(
+    con: duckdb.DuckDBPyConnection, staged: Staged, columns: dict[str, str]
+) -> dict[str, str]:
+    """Give every staged row the respondent id `<file stem>-<row number>` (the row as the
+    user sees it, header = row 1) and map customer_id to it; a detected id column is
+    then kept as an attribute."""
+    con.execute(f"ALTER TABLE {STAGE_TABLE} ADD COLUMN {quote(ROW_ID_COLUMN)} VARCHAR")
+    con.execute(
+        f"UPDATE {STAGE_TABLE} SET {quote(ROW_ID_COLUMN)} = $stem || '-' || "
+        f"CAST(rowid + {int(staged.first_row)} AS VARCHAR)",
+        {"stem": PurePath(staged.file).stem},
+    )
+    return {**columns, "customer_id": ROW_ID_COLUMN}
 
 
 @dataclass(frozen=True)
@@ -124,7 +147,9 @@ def build_plan(
                 continue
             used.add(column)
             rating = number(text(column))
-            keep = f"{text(column)} IS NOT NULL AND {text(column)} NOT IN ({na})"
+            keep = f"{text(column)} IS NOT NULL"
+            if na_params:  # `x NOT IN (NULL)` is NULL: without codes it would keep no row
+                keep += f" AND {text(column)} NOT IN ({na})"
             sources.append(
                 Source(
                     stage=f"$stage_{i}",
@@ -163,7 +188,8 @@ def build_plan(
                     canonical,
                     None,
                     f"required column {canonical} is missing (headers: "
-                    f"{', '.join(staged.headers)[:200]})",
+                    f"{', '.join(staged.headers)[:200]})"
+                    + (f"; {ROW_ID_HINT}" if canonical == "customer_id" else ""),
                 )
             )
     outcomes = {}

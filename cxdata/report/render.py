@@ -140,7 +140,9 @@ def render_html(c: ReportContent) -> str:
     thresholds = (cfg.delight_threshold, cfg.disappointment_threshold)
     title = f"Which stages delight or disappoint which {label}?"
     charts = {
-        "heatmap": inline_svg(heatmap(c.by_segment, c.segment, label, c.stages, title,
+        # no row axis title: the chart's title names the rows (a rotated title overlapped
+        # long row labels in the PDF)
+        "heatmap": inline_svg(heatmap(c.by_segment, c.segment, "", c.stages, title,
                                       *thresholds, order)),
         "curve": inline_svg(emotion_curve(c.by_segment, c.segment, c.stages,
                                           f"How does the experience evolve, by {label}?")),
