@@ -157,6 +157,13 @@ def test_every_page_and_an_upload(app, tmp_path):
         assert "Scores differ from the other observers': D. Arslan" in _text(page)
         page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
 
+        page.goto(url + "framework")
+        _settle(page, "Interaction catalogue")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "Active: version 1 (framework.toml" in _text(page)
+        assert page.get_by_role("button", name="Start with my own data").count() == 1
+        page.screenshot(path=str(SHOTS / "framework.png"), full_page=True)
+
         page.goto(url + "upload")
         _settle(page, "Upload observations")
         page.locator('input[type="file"]').first.set_input_files(str(upload))
@@ -215,7 +222,8 @@ def test_markdown_from_files_is_text_and_loads_nothing(tmp_path):
         visits = [("heatmaps", "Which touchpoints delight"), ("priorities", "Fix-first"),
                   ("personas", "The 3 personas"), ("compare", "Compare segments"),
                   ("upload", "Upload observations"), ("admin", "Administration"),
-                  ("quality", "Observation quality")]  # fmt: skip
+                  ("quality", "Observation quality"),
+                  ("framework", "Interaction catalogue")]  # fmt: skip
         for path, text in visits:
             page.goto(url + path)
             _settle(page, text)

@@ -232,7 +232,9 @@ def framework_table(fw: Framework | None) -> pd.DataFrame:
     text = framework_csv(fw) if fw is not None else ",".join(CSV_COLUMNS) + "\n"
     table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     table["score"] = pd.to_numeric(table["score"].replace("", None), errors="coerce").astype(float)
-    table["moment_of_truth"] = table["moment_of_truth"].eq("true")
+    # object, not bool: a row added in the grid has no value yet (None), which a bool column
+    # cannot hold
+    table["moment_of_truth"] = table["moment_of_truth"].eq("true").astype(object)
     return table
 
 
