@@ -24,6 +24,12 @@ PAGES = {
             ":material/fact_check:",
             Action.VIEW_QUALITY,
         ),  # fmt: skip
+        (
+            "app_pages/framework.py",
+            "Journey framework",
+            ":material/account_tree:",
+            Action.IMPORT_FRAMEWORK,
+        ),  # fmt: skip
     ],
     "Executive": [
         ("app_pages/heatmaps.py", "Journey heatmaps", ":material/grid_on:", Action.VIEW_HEATMAPS),

@@ -71,6 +71,8 @@ ROLES = list(ROLE_USERS)
 PAGES = [
     ("overview", "Data overview", "Data overview", "researcher", 3),
     ("upload", "Upload", "Upload observations", "researcher", 0),
+    ("quality", "Observation quality", "Observation quality", "researcher", 4),
+    ("framework", "Journey framework", "Journey framework", "researcher", 2),
     ("heatmaps", "Journey heatmaps", "Journey heatmaps", "viewer", 11),
     ("priorities", "Priorities", "Priorities: what to fix first", "viewer", 6),
     ("trends", "Trends", "Trends", "viewer", 3),

@@ -18,13 +18,14 @@ from cxdata.app.auth import Action, Principal, require
 from cxdata.display.downloads import chart_png, chart_svg
 from cxdata.ingest import IngestResult, Mapping, ingest_bytes, parse_mapping
 from cxdata.ingest.export import safe_csv
-from cxdata.store import Store
+from cxdata.store import Store, StoreError
 
 if TYPE_CHECKING:
     from cxdata.analysis.filters import Filters
     from cxdata.engine import Engine
     from cxdata.personas.estimator import PersonaSettings, Progress
     from cxdata.personas.models import PersonaModel
+    from cxdata.sample.remove import RemovedSample
 
 
 def upload_mapping(
@@ -128,3 +129,53 @@ def export_report(
 def export_png(principal: Principal, chart: alt.TopLevelMixin) -> bytes:
     require(principal, Action.EXPORT)
     return chart_png(chart)
+
+
+def save_edited_framework(
+    principal: Principal, store: Store, table: pd.DataFrame
+) -> tuple[int, bool]:
+    """Check the framework as edited in the grid and store it as a new version (unless it
+    equals the active one): (active version, created). IngestError lists every problem."""
+    require(principal, Action.IMPORT_FRAMEWORK)
+    from cxdata.framework import save_framework
+    from cxdata.framework.files import framework_from_table
+
+    fw = framework_from_table(table, store.settings)
+    return save_framework(store, fw, "edited in the app", actor=principal.actor)
+
+
+def import_framework_upload(principal: Principal, store: Store, name: str, data: bytes) -> int:
+    """Check and store an uploaded framework file (.toml or .csv); the active version after.
+    Problems name the uploaded file, not the temporary copy it is read from."""
+    require(principal, Action.IMPORT_FRAMEWORK)
+    import tempfile
+
+    from cxdata.framework import load_framework_file, save_framework
+
+    shown = Path(name).name or "framework"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / shown
+        path.write_bytes(data)
+        fw = load_framework_file(path, store.settings, name=shown)
+    return save_framework(store, fw, shown, actor=principal.actor)[0]
+
+
+def export_framework(principal: Principal, store: Store, fmt: str) -> bytes:
+    """The active framework as a file ('toml' or 'csv') that imports back unchanged."""
+    require(principal, Action.EXPORT)
+    from cxdata.framework import active_framework
+    from cxdata.framework.files import framework_csv, framework_toml
+
+    fw = active_framework(store)
+    if fw is None:
+        raise StoreError("There is no journey framework to export.")
+    return (framework_toml(fw) if fmt == "toml" else framework_csv(fw)).encode("utf-8")
+
+
+def start_with_own_data(principal: Principal, store: Store) -> RemovedSample:
+    """Remove the sample batches and the sample framework in one audited step."""
+    require(principal, Action.REMOVE_BATCH)
+    require(principal, Action.IMPORT_FRAMEWORK)
+    from cxdata.sample.remove import remove_sample
+
+    return remove_sample(store, actor=principal.actor)

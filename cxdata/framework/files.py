@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from cxdata.config import Settings
 from cxdata.errors import IngestError, Problem
 from cxdata.framework.model import Framework, build
@@ -77,11 +79,11 @@ def parse_toml(file: str, text: str) -> Entries:
     return stages, interactions, problems
 
 
-def parse_csv(file: str, text: str) -> Entries:
+def parse_csv(file: str, text: str, first_row: int = 2) -> Entries:
     """One row per interaction; rows without a code only declare a stage and touchpoint.
 
     Stage and touchpoint order is their order of first appearance. ROW counts the header
-    as row 1, as a spreadsheet shows it.
+    as row 1, as a spreadsheet shows it (`first_row` 1: a grid's rows, without the header).
     """
     sample = text.split("\n", 1)[0]
     delimiter = max((";", "\t", ","), key=sample.count)
@@ -103,7 +105,7 @@ def parse_csv(file: str, text: str) -> Entries:
         return [], [], problems
     declared: dict[str, dict[str, Any]] = {}
     interactions: list[dict[str, Any]] = []
-    for row, cells in enumerate(reader, start=2):
+    for row, cells in enumerate(reader, start=first_row):
         values = dict(zip(header, cells, strict=False))
         entry: dict[str, Any] = {k: _text(values.get(k)) for k in CSV_COLUMNS}
         entry.update(row=row, col=lambda key: key)
@@ -222,3 +224,34 @@ def save_framework_file(fw: Framework, path: Path | str) -> None:
         raise ValueError(f"{path}: a framework file is .toml or .csv")
     text = framework_toml(fw) if suffix == ".toml" else framework_csv(fw)
     path.write_text(text, encoding="utf-8", newline="")
+
+
+def framework_table(fw: Framework | None) -> pd.DataFrame:
+    """The framework as the CSV layout's table (one row per interaction, rows with an empty
+    code declaring a touchpoint or stage), for editing in a grid; no rows for None."""
+    text = framework_csv(fw) if fw is not None else ",".join(CSV_COLUMNS) + "\n"
+    table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    table["score"] = pd.to_numeric(table["score"].replace("", None), errors="coerce").astype(float)
+    table["moment_of_truth"] = table["moment_of_truth"].eq("true")
+    return table
+
+
+def framework_from_table(
+    table: pd.DataFrame, settings: Settings | None = None, name: str = "the edited table"
+) -> Framework:
+    """Check an edited table (the `framework_table` layout) with the same checks as a CSV
+    file; IngestError lists every problem, ROW being the table's row counted from 1."""
+    cfg = settings or Settings.from_env()
+    columns = [c for c in CSV_COLUMNS if c in table.columns]
+    rows = table.reindex(columns=columns).astype(object)
+    rows = rows.where(rows.notna(), None)
+    rows = rows.map(lambda v: ("true" if v else "false") if isinstance(v, bool) else v)
+    text = rows.to_csv(index=False, lineterminator="\n")
+    stages, interactions, problems = parse_csv(name, text, first_row=1)
+    try:
+        framework = build(name, stages, interactions, cfg)
+    except IngestError as exc:
+        problems += exc.problems
+    if problems:
+        raise IngestError(sorted(problems, key=lambda p: p.row or 0))
+    return framework

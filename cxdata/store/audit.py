@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 DEFAULT_ACTOR = "local"
 """Who acts when nobody is known (the library, the app without team mode)."""
 
-ACTIONS = ("import", "remove_batch", "erase", "framework_import", "persona_fit", "persona_rename")
+ACTIONS = (
+    "import",
+    "remove_batch",
+    "erase",
+    "framework_import",
+    "persona_fit",
+    "persona_rename",
+    "remove_sample",
+)
 
 
 def os_user() -> str:
