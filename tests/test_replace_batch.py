@@ -174,3 +174,31 @@ def test_replace_killed_at_random_moments_leaves_old_or_new(tmp_path):
     assert landed == KILLS
     print(f"\n{landed} SIGKILLs during a replace; {replaced} replaces committed; "
           f"a full replace of {ROWS:,} rows took {full_s:.2f} s")  # fmt: skip
+
+
+def test_upload_page_offers_to_replace_a_batch_imported_with_another_mapping(app_db):
+    from tests.conftest import shown, start_app
+
+    at = start_app("app_pages/upload.py", 180)
+    at.file_uploader(key="upload_file").upload("visits.csv", CSV.encode(), "text/csv").run()
+    at.button(key="upload_import").click().run()
+    assert not at.exception, at.exception
+    store = Store.open(Settings(), app_db)
+    first = int(store.batches()["batch_id"].max())
+    assert not any(b.key == "upload_replace" for b in at.button)  # same mapping: no offer
+    zone = b'[attributes]\nzone = "region"\n'
+    at.file_uploader(key="upload_mapping").upload("zone.toml", zone, "").run()
+    assert not at.exception, at.exception
+    assert f"already imported as batch {first} with a different mapping" in shown(at.info[0].value)
+    at.button(key="upload_replace").click().run()
+    assert not at.exception, at.exception
+    assert any(f"replacing batch {first}" in shown(s.value) for s in at.success)
+    batches = store.batches()
+    assert first not in batches["batch_id"].tolist()
+    mine = batches[batches["source_name"] == "visits.csv"]
+    assert len(mine) == 1 and int(mine["batch_id"].iloc[0]) > first
+    names = store.query_df(
+        "SELECT DISTINCT name FROM customer_attributes WHERE batch_id = ?",
+        [int(mine["batch_id"].iloc[0])],
+    )["name"].tolist()
+    assert names == ["zone"]
