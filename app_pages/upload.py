@@ -63,6 +63,23 @@ if upload is not None:
             st.caption(f"Showing the first {len(checked.problems):,} problems.")
     elif checked.result.already_imported:
         st.info(md(checked.result.message()))
+        old_batch = checked.result.batch_id
+        if checked.result.mapping_differs and st.button(
+            f"Replace batch {old_batch}", key="upload_replace", type="primary"
+        ):
+            replaced = actions.import_upload(
+                principal,
+                store,
+                upload.name,
+                content,
+                mapping,
+                mapping_name=mapping_name,
+                row_ids=row_ids,
+                study=study,
+                sheet=sheet,
+                replace=True,
+            )
+            st.success(md(replaced.message()))
     else:
         result = checked.result
         st.success(

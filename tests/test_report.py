@@ -189,3 +189,32 @@ def test_the_page_report_is_made_only_for_roles_that_may_export(db):
             actions.export_report(who, DuckDBEngine(store), store, "html", NO_FILTERS)
     html = actions.export_report(LOCAL, DuckDBEngine(store), store, "html", NO_FILTERS, "region")
     assert html.startswith(b"<!DOCTYPE html>") and b"which region?" in html
+
+
+def test_without_pango_the_pdf_is_refused_with_what_to_install_and_html_still_works(
+    db, tmp_path, capsys, monkeypatch
+):
+    from cxdata.report import render
+
+    def no_pango() -> str:
+        return "The PDF report needs WeasyPrint's system libraries (pango): apt-get install ..."
+
+    monkeypatch.setattr(render, "pdf_problem", no_pango)
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.pdf")]) == 1
+    assert "needs WeasyPrint's system libraries (pango)" in capsys.readouterr().err
+    assert not (tmp_path / "r.pdf").exists()
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_without_pango_the_heatmap_page_offers_the_html_report_only(db, monkeypatch):
+    from cxdata.report import render
+    from tests.conftest import ROOT, start_app
+
+    monkeypatch.setenv("CXDATA_DB", str(db))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(render, "pdf_problem", lambda: "The PDF report needs pango here.")
+    at = start_app("app_pages/heatmaps.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download report (HTML)" in labels and "Download report (PDF)" not in labels
+    assert any("needs pango here" in c.value for c in at.caption)

@@ -55,7 +55,17 @@ def test_missing_id_error_says_how_to_number_rows(store, write):
     assert reason.startswith("required column customer_id is missing")
     assert 'respondent_id = "row" under [wide]' in reason
     assert 'tick "Each row is one respondent" on the Upload page' in reason
+    assert "cxdata ingest --row-ids" in reason
     assert store.query_df("SELECT count(*) AS n FROM observations")["n"][0] == 0
+
+
+def test_cli_row_ids(store, write, capsys):
+    from cxdata.cli import main
+
+    path = write("walk-in.csv", "Stage,Score\nUsage,1\n")
+    assert main(["ingest", str(path), "--row-ids", "--db", str(store.path)]) == 0
+    assert "1 observations, 1 customers" in capsys.readouterr().out
+    assert store.query_df("SELECT customer_id FROM observations")["customer_id"][0] == "walk-in-2"
 
 
 def test_long_file_without_id_imports_with_the_upload_checkbox(store):

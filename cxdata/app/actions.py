@@ -60,6 +60,8 @@ def import_upload(
     """Import an uploaded file as one batch (mapping: the optional TOML mapping's bytes;
     row_ids: each row is one respondent)."""
     require(principal, Action.UPLOAD)
+    if options.get("replace"):  # replacing removes the batch of the same content
+        require(principal, Action.REMOVE_BATCH)
     parsed = upload_mapping(mapping, mapping_name, row_ids)
     return ingest_bytes(store, name, data, mapping=parsed, actor=principal.actor, **options)
 

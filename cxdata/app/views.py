@@ -59,8 +59,14 @@ def report_downloads(filters: Filters, segment: str) -> None:
     def make(fmt: str) -> Callable[[], bytes]:
         return lambda: actions.export_report(who(), data.engine(), s, fmt, filters, segment)
 
-    c1, c2, _ = st.columns([2, 2, 3])  # room for the whole label
-    for column, fmt, mime in ((c1, "pdf", "application/pdf"), (c2, "html", "text/html")):
+    from cxdata.report.render import pdf_problem
+
+    formats = [("pdf", "application/pdf"), ("html", "text/html")]
+    if problem := pdf_problem():  # no pango on this machine: the HTML report only
+        formats = formats[1:]
+        st.caption(md(problem))
+    columns = st.columns([2, 2, 3])  # room for the whole label
+    for column, (fmt, mime) in zip(columns, formats, strict=False):
         column.download_button(
             f"Download report ({fmt.upper()})",
             make(fmt),

@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sheet", help="Excel sheet to read (default: the first)")
     p.add_argument("--row-ids", action="store_true",
                    help="Each row is one respondent: id <file stem>-<row number>")  # fmt: skip
+    p.add_argument("--replace", action="store_true",
+                   help="Content already imported with another mapping: remove that batch "
+                   "and import this one, in one transaction")  # fmt: skip
     p.set_defaults(run=ingest)
     p = command(sub, "export", "Write every observation as CSV that cxdata ingest reads back.")
     p.add_argument("file", type=Path, metavar="FILE")
@@ -87,7 +90,8 @@ def ingest(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             result = ingest_file(store, path, study=args.study, mapping=mapping,
-                                 sheet=args.sheet, name=str(path), actor=os_user())  # fmt: skip
+                                 sheet=args.sheet, name=str(path), actor=os_user(),
+                                 replace=args.replace)  # fmt: skip
         except IngestError as exc:
             report(exc, shown)
             print(f"{path}: nothing imported", file=sys.stderr)

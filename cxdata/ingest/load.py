@@ -15,7 +15,13 @@ from cxdata.ingest.formats import check_size, stage_file
 from cxdata.ingest.mapping import Mapping, detect_columns
 from cxdata.ingest.plan import Plan, add_row_ids, build_plan, run, stage_catalogue
 from cxdata.ingest.readers import STAGE_TABLE, Staged
-from cxdata.ingest.result import ImportJob, IngestResult, Progress, store_batch_with_sha
+from cxdata.ingest.result import (
+    ImportJob,
+    IngestResult,
+    Progress,
+    batch_mapping_differs,
+    store_batch_with_sha,
+)
 from cxdata.ingest.validate import find_problems, rules_for, unknown_stages
 from cxdata.ingest.write import (
     collect_customer_values,
@@ -28,6 +34,7 @@ from cxdata.ingest.write import (
 )
 from cxdata.store import Store
 from cxdata.store.audit import DEFAULT_ACTOR
+from cxdata.store.database import delete_batch
 from cxdata.store.privacy import customer_id_expr, mapped_customer_id
 from cxdata.store.scratch import UPLOAD_PREFIX, scratch_copy
 
@@ -51,10 +58,13 @@ def ingest_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     actor: str = DEFAULT_ACTOR,
+    replace: bool = False,
 ) -> IngestResult:
     """Import `path` as one batch, or raise IngestError listing every problem.
 
-    Content already imported (same SHA-256) adds nothing. The file is hashed in a
+    Content already imported (same SHA-256) adds nothing; when it was imported with another
+    mapping the file is checked with this one and the answer says so, and with `replace`
+    that batch is removed and this import written in one transaction. The file is hashed in a
     thread while DuckDB parses it, so hashing costs no extra wall time. A long-format CSV
     first takes the direct path (read once, checked while it is inserted); when any check
     fails, or for other formats, the file is staged and every problem is listed.
@@ -65,11 +75,13 @@ def ingest_file(
     check_size(path, name, store.settings.max_file_mb)  # before the hash thread reads it
     with ThreadPoolExecutor(max_workers=1) as pool, store.connect() as con:
         job = ImportJob(store, path, name, mapping, study, pool.submit(sha256_of, path),
-                        report, actor)  # fmt: skip
+                        report, actor, replace)  # fmt: skip
         report(0.05, f"Reading {name}")
-        if not dry_run and sheet is None:
+        if not dry_run and sheet is None and not replace:
             direct = ingest_csv_direct(con, job)
-            if direct is not None:
+            if direct is not None and not (
+                direct.already_imported and _differs(con, direct.batch_id, mapping)
+            ):
                 report(1.0, "Done")
                 return direct
         return _ingest_staged(con, job, sheet, dry_run)
@@ -84,8 +96,11 @@ def _ingest_staged(
         con, job.path, sheet=sheet, name=job.name, max_unpacked_mb=cfg.max_unpacked_mb
     )
     already = store_batch_with_sha(con, job.digest.result())
-    if already is not None:
+    differs = _differs(con, already, job.mapping)
+    if already is not None and not differs and not job.replace:
         return IngestResult(job.name, already, 0, 0, already_imported=True, dry_run=dry_run)
+    # Another mapping, or a replacement: check the file with this mapping first, so its
+    # problems are listed before the batch is offered for replacement.
     job.report(0.4, f"Checking {staged.rows:,} rows")
     try:
         columns = detect_columns(staged.headers, job.mapping, job.name)
@@ -105,7 +120,7 @@ def _ingest_staged(
         else []
     )
     errors = staged.problems + plan.problems + problems
-    if errors and (already := store_batch_with_sha(con, job.digest.result())) is not None:
+    if errors and already is None and (already := store_batch_with_sha(con, job.digest.result())):
         # another session imported this very file while we checked it
         return IngestResult(job.name, already, 0, 0, already_imported=True, dry_run=dry_run)
     if errors:
@@ -124,16 +139,23 @@ def _ingest_staged(
         warnings=warnings,
         description=staged.describe(),
     )
+    if already is not None and not job.replace:  # checked, but nothing is added
+        return IngestResult(job.name, already, 0, 0, already_imported=True, dry_run=dry_run,
+                            mapping_differs=differs)  # fmt: skip
+    result.replaces = already
     if dry_run:
         result.rows = sum(_count(con, s.keep, s.params) for s in plan.sources)
         return result
     job.report(0.6, "Writing the batch")
     with job.store.write_lock():  # one writer per process; the check sees every earlier batch
         already = store_batch_with_sha(con, job.digest.result())
-        if already is not None:  # another session imported the same file meanwhile
+        if already is not None and not job.replace:  # another session imported it meanwhile
             return IngestResult(job.name, already, 0, 0, already_imported=True)
+        result.replaces = already
         con.execute("BEGIN TRANSACTION")
         try:
+            if already is not None:  # removed in the transaction that writes the new batch
+                delete_batch(con, already, job.actor)
             result.batch_id, result.rows, result.customers = _write_batch(
                 con, job, staged, plan, extras, warnings
             )
@@ -144,6 +166,10 @@ def _ingest_staged(
             raise
     job.report(1.0, "Done")
     return result
+
+
+def _differs(con: duckdb.DuckDBPyConnection, batch_id: int | None, mapping: Mapping) -> bool:
+    return batch_id is not None and batch_mapping_differs(con, batch_id, mapping)
 
 
 def _count(con: duckdb.DuckDBPyConnection, keep: str, params: dict[str, object]) -> int:

@@ -24,8 +24,8 @@ ROW_ID_COLUMN = "(row number)"
 """Staged column holding generated respondent ids when each row is one respondent."""
 ROW_ID_HINT = (
     'if each row is one respondent, add respondent_id = "row" under [wide] in the mapping '
-    'file, or tick "Each row is one respondent" on the Upload page: the ids become '
-    "<file stem>-<row number>"
+    'file, tick "Each row is one respondent" on the Upload page, or use cxdata ingest '
+    "--row-ids: the ids become <file stem>-<row number>"
 )
 CATALOGUE_TABLE = "cx_catalogue"
 """Temp table (code, score) of the active framework's interactions, in the ingest connection."""

@@ -4,6 +4,7 @@ same HTML and CSS, so the two never disagree)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from cxdata.display.outcome_tables import interval_text, kpi_label, kpi_text
 from cxdata.display.persona_text import relative_line, typical_lines
 from cxdata.display.priority_charts import QUADRANT_STYLE, priority_matrix
 from cxdata.display.trend_charts import net_trend_chart
+from cxdata.errors import CxError
 from cxdata.report.content import ReportContent
 from cxdata.report.template import TEMPLATE
 
@@ -211,8 +213,29 @@ def _fix_first_note(c: ReportContent) -> str:
     )
 
 
+class PdfUnavailableError(CxError):
+    """This machine cannot lay out a PDF: WeasyPrint's system libraries are missing."""
+
+
+@functools.cache
+def pdf_problem() -> str | None:
+    """Why no PDF can be made here, or None. WeasyPrint installs from PyPI but loads the
+    system's pango when imported; without it the HTML report still works."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return (
+            "The PDF report needs WeasyPrint's system libraries (pango): on Debian or Ubuntu, "
+            "apt-get install libpango-1.0-0 libpangoft2-1.0-0. The HTML report works without "
+            f"them. ({type(exc).__name__}: {str(exc)[:200]})"
+        )
+    return None
+
+
 def render_pdf(html: str, c: ReportContent | None = None) -> bytes:
     """The same HTML laid out by WeasyPrint (no browser, no network: base_url is none)."""
+    if problem := pdf_problem():
+        raise PdfUnavailableError(problem)
     from weasyprint import HTML  # loads pango on first use
 
     started = time.perf_counter()

@@ -303,26 +303,30 @@ class Store:
     def remove_batch(self, batch_id: int, *, actor: str = DEFAULT_ACTOR) -> int:
         """Remove a batch and everything it brought; returns the observations removed."""
         with self.transaction() as con:
-            found = con.execute(
-                "SELECT source_name, sha256 FROM batches WHERE batch_id = ?", [batch_id]
-            ).fetchone()
-            if found is None:
-                raise StoreError(f"There is no batch {batch_id}.")
-            n = con.execute(
-                "SELECT count(*) FROM observations WHERE batch_id = ?", [batch_id]
-            ).fetchone()
-            con.execute("DELETE FROM observations WHERE batch_id = ?", [batch_id])
-            con.execute("DELETE FROM customer_attributes WHERE batch_id = ?", [batch_id])
-            # assignments of customers who no longer have any observation go too
-            con.execute(
-                "DELETE FROM persona_assignments WHERE customer_id NOT IN "
-                "(SELECT DISTINCT customer_id FROM observations)"
-            )
-            con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
-            removed = int(n[0]) if n else 0
-            details = {"batch_id": batch_id, "file": found[0], "sha256": found[1]}
-            record(con, actor, "remove_batch", details | {"observations": removed})
-        return removed
+            return delete_batch(con, batch_id, actor)
+
+
+def delete_batch(con: duckdb.DuckDBPyConnection, batch_id: int, actor: str) -> int:
+    """Delete a batch and everything it brought, audited, inside the caller's transaction
+    (an import that replaces a batch does it in the transaction that writes the new one)."""
+    found = con.execute(
+        "SELECT source_name, sha256 FROM batches WHERE batch_id = ?", [batch_id]
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"There is no batch {batch_id}.")
+    n = con.execute("SELECT count(*) FROM observations WHERE batch_id = ?", [batch_id]).fetchone()
+    con.execute("DELETE FROM observations WHERE batch_id = ?", [batch_id])
+    con.execute("DELETE FROM customer_attributes WHERE batch_id = ?", [batch_id])
+    # assignments of customers who no longer have any observation go too
+    con.execute(
+        "DELETE FROM persona_assignments WHERE customer_id NOT IN "
+        "(SELECT DISTINCT customer_id FROM observations)"
+    )
+    con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+    removed = int(n[0]) if n else 0
+    details = {"batch_id": batch_id, "file": found[0], "sha256": found[1]}
+    record(con, actor, "remove_batch", details | {"observations": removed})
+    return removed
 
 
 _CATALOGUED_STAGES = """
