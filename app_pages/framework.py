@@ -119,7 +119,8 @@ if only_sample_data(store):
     st.subheader("Start with my own data")
     st.markdown(
         "Everything in the store came from the sample data set. This removes every sample "
-        "batch and the sample's journey framework in one step (recorded in the audit trail), "
+        "batch, the sample's journey framework, the persona models fitted on it and the stage "
+        "order its mappings declared, in one step (recorded in the audit trail), "
         "so your own framework and files start from an empty store. A framework you imported "
         "or edited yourself stays."
     )
@@ -131,6 +132,7 @@ if only_sample_data(store):
             removed = actions.start_with_own_data(principal, store)
             st.session_state["framework_message"] = (
                 f"Removed {removed.batches} sample batches ({removed.observations:,} "
-                f"observations) and {removed.framework_versions} sample framework version(s)."
+                f"observations), {removed.framework_versions} sample framework version(s) and "
+                f"{removed.persona_models} persona model(s) fitted on them."
             )
             st.rerun()

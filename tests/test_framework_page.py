@@ -20,6 +20,8 @@ from cxdata.framework import (
 )
 from cxdata.framework.files import framework_csv, framework_from_table, framework_table
 from cxdata.ingest import ingest_file
+from cxdata.personas.discovery import discover
+from cxdata.personas.estimator import PersonaSettings
 from cxdata.sample.load import load_sample
 from cxdata.sample.remove import NotOnlySampleData, only_sample_data, remove_sample
 from cxdata.sample.synthetic import FRAMEWORK_FILE, SAMPLE_DIR
@@ -170,6 +172,8 @@ def test_start_with_my_own_data_leaves_no_sample_row_or_framework(sample_db, tmp
     mine = tmp_path / "mine.toml"
     mine.write_text('[[stages]]\nname = "Visit"\ntouchpoints = ["Shop"]\n')
     import_framework(store, mine)  # the researcher's own framework, imported before their data
+    discover(store, PersonaSettings(k=3, bootstraps=2))  # personas of the sample's customers
+    assert len(store.query_df("SELECT * FROM stages")) == 6  # the sample mappings' order
     assert only_sample_data(store)
     at = start_app(PAGE, 180)
     _button(at, "Start with my own data").click().run()  # without the tick: nothing happens
@@ -180,8 +184,8 @@ def test_start_with_my_own_data_leaves_no_sample_row_or_framework(sample_db, tmp
     assert not at.exception, at.exception
     with store.connect() as con:
         left = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
-                for t in ("observations", "batches", "customer_attributes",
-                          "persona_assignments")}  # fmt: skip
+                for t in ("observations", "batches", "customer_attributes", "stages",
+                          "persona_models", "persona_assignments", "persona_names")}  # fmt: skip
     assert left == dict.fromkeys(left, 0)
     versions = framework_versions(store)
     assert list(versions["source_name"]) == ["mine.toml"]  # the sample's framework went
@@ -190,6 +194,7 @@ def test_start_with_my_own_data_leaves_no_sample_row_or_framework(sample_db, tmp
     assert audit["action"][0] == "remove_sample"
     details = json.loads(audit["details"][0])
     assert details["batches"] == [1, 2, 3, 4] and details["framework_versions"] == [1]
+    assert details["persona_models"] >= 1
     assert shown(at.success[0].value).startswith("Removed 4 sample batches (")
     assert not only_sample_data(store)
     assert "Start with my own data" not in [b.label for b in at.button]

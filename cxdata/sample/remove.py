@@ -31,6 +31,7 @@ class RemovedSample:
     batches: int
     observations: int
     framework_versions: int
+    persona_models: int
 
 
 @cache
@@ -53,9 +54,10 @@ def only_sample_data(store: Store) -> bool:
 
 
 def remove_sample(store: Store, *, actor: str = DEFAULT_ACTOR) -> RemovedSample:
-    """Remove every sample batch (observations, customer attributes, persona assignments of
-    customers left without observations) and every version of the sample framework, in one
-    transaction with one audit row. Refused when any batch is not the sample's."""
+    """Remove every sample batch (observations, customer attributes), what was derived from
+    them (persona models, the stage order their mappings declared) and every version of the
+    sample framework, in one transaction with one audit row. Refused when any batch is not
+    the sample's."""
     files, framework = sample_hashes()
     with store.transaction() as con:
         batches = con.execute("SELECT batch_id, sha256 FROM batches").fetchall()
@@ -66,16 +68,20 @@ def remove_sample(store: Store, *, actor: str = DEFAULT_ACTOR) -> RemovedSample:
                 f"batch {foreign[0]}); remove batches one by one on the Upload page instead."
             )
         ids = [b for b, _ in batches]
-        row = con.execute("SELECT count(*) FROM observations").fetchone()
-        observations = int(row[0]) if row else 0
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM persona_models)"
+        ).fetchone()
+        observations, models = (int(row[0]), int(row[1])) if row else (0, 0)
         # every batch is the sample's, so everything they brought goes
         con.execute("DELETE FROM observations")
         con.execute("DELETE FROM customer_attributes")
         con.execute("DELETE FROM batches")
-        con.execute(
-            "DELETE FROM persona_assignments WHERE customer_id NOT IN "
-            "(SELECT DISTINCT customer_id FROM observations)"
-        )
+        # No observation is left, so every persona model describes customers who are gone,
+        # and the stage order the sample's mappings declared would flag a new file's stages.
+        con.execute("DELETE FROM persona_assignments")
+        con.execute("DELETE FROM persona_names")
+        con.execute("DELETE FROM persona_models")
+        con.execute("DELETE FROM stages")
         versions = [
             int(v)
             for (v,) in con.execute(
@@ -87,6 +93,7 @@ def remove_sample(store: Store, *, actor: str = DEFAULT_ACTOR) -> RemovedSample:
             con.execute("DELETE FROM framework_touchpoints WHERE version = ?", [version])
             con.execute("DELETE FROM framework_stages WHERE version = ?", [version])
             con.execute("DELETE FROM framework_versions WHERE version = ?", [version])
-        details = {"batches": ids, "observations": observations, "framework_versions": versions}
+        details = {"batches": ids, "observations": observations,
+                   "framework_versions": versions, "persona_models": models}  # fmt: skip
         record(con, actor, "remove_sample", details)
-    return RemovedSample(len(ids), observations, len(versions))
+    return RemovedSample(len(ids), observations, len(versions), models)
