@@ -61,6 +61,18 @@ def test_small_cells_are_reported_not_tested():
     assert "too few customers to test" in summary(df, "A", "B")
 
 
+def test_a_touchpoint_met_in_two_stages_is_two_rows_never_one_mixed_row():
+    def side(stage: str, name: str, scores: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"stage": stage, "touchpoint": "App", "side": name, "score": scores})
+
+    b = [0, 1, 0, 1]
+    cells = pd.concat([side("S1", "a", [2, 3, 2, 3]), side("S1", "b", b),
+                       side("S2", "a", [-2, -3, -2, -3]), side("S2", "b", b)])  # fmt: skip
+    df = compare_cells(cells, "touchpoint", min_customers=2, order=["S1", "S2"])
+    assert list(zip(df["touchpoint"], df["stage"], strict=True)) == [("App", "S1"), ("App", "S2")]
+    assert df["diff"].tolist() == [2.0, -3.0] and df["n_a"].tolist() == [4, 4]
+
+
 def test_by_hand_row():
     cells = pd.DataFrame({"stage": "S", "side": ["a"] * 3 + ["b"] * 3,
                           "score": [1.0, 2.0, 3.0, 0.0, 0.0, 3.0]})  # fmt: skip

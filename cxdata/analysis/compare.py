@@ -204,13 +204,13 @@ def compare_cells(
     """
     rows: list[dict[str, object]] = []
     samples: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (A, B) of a tested row
-    for key, group in cells.groupby(level, sort=False):
+    # A touchpoint met in two stages is two cells (one row each), never one mixed row.
+    keys = [level] if level == "stage" else [level, "stage"]
+    for key, group in cells.groupby(keys, sort=False, dropna=False):
         side, scores = group["side"].to_numpy(), group["score"].to_numpy(float)
         a, b = scores[side == "a"], scores[side == "b"]
-        row: dict[str, object] = {level: key, "n_a": len(a), "n_b": len(b),
-                                  "n_unknown": int(np.sum(side == "unknown"))}  # fmt: skip
-        if level == "touchpoint":
-            row["stage"] = group["stage"].iloc[0]
+        row: dict[str, object] = dict(zip(keys, key, strict=True))
+        row |= {"n_a": len(a), "n_b": len(b), "n_unknown": int(np.sum(side == "unknown"))}
         row |= {"mean_a": _mean(a), "mean_b": _mean(b)}
         row["diff"] = row["mean_a"] - row["mean_b"]  # type: ignore[operator]
         for name, sign in (("delight", 1), ("disappointment", -1)):
