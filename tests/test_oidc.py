@@ -532,7 +532,7 @@ def test_a_forbidden_import_is_refused_on_the_server(page, app):
         page.get_by_role("button", name="Import", exact=True).click()
         settle(page, "Logged in as rui@example.org (viewer)")
         shot(page, "07_demoted_researcher_clicked_import")
-        assert menu(page) == ["Journey heatmaps", "Priorities"]
+        assert menu(page) == ["Journey heatmaps", "Priorities", "Trends"]
         assert titles(page) == ["Journey heatmaps"]
         assert page.get_by_text("imported as batch").count() == 0
     finally:
