@@ -386,7 +386,13 @@ def test_stage_warnings_and_order_follow_the_framework(with_framework, write):
     path = write("s.csv", "customer_id,stage,score\nC1,Kauf,1\nC2,Purchase,1\nC3,Kauf,2\n")
     result = ingest_file(with_framework, path, mapping=mapping)
     assert [(w.row, w.column, w.value) for w in result.warnings] == [(2, "stage", "Kauf")]
-    assert "2 rows" in result.warnings[0].reason
+    reason = result.warnings[0].reason
+    assert "2 rows" in reason
+    version, source = with_framework.query_df(
+        "SELECT version, source_name FROM framework_versions ORDER BY version DESC LIMIT 1"
+    ).iloc[0]
+    assert f"stage is not in the journey framework (version {version}, from {source})" in reason
+    assert "Journey framework page, or cxdata framework import" in reason
     assert with_framework.stage_order() == ["Awareness", "Purchase", "Kauf"]
     assert with_framework.stats()["stages"] == ["Purchase", "Kauf"]
 

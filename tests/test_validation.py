@@ -90,6 +90,7 @@ def test_unknown_stage_is_kept_with_a_warning(store, write):
         (3, "stage", "Kauf", "warning")
     ]
     assert "2 rows" in result.warnings[0].reason
+    assert "stage is not in the mapping's stage order; add it there" in result.warnings[0].reason
     assert store.stats()["stages"] == ["Purchase", "Kauf"]
 
 

@@ -74,6 +74,7 @@ from cxdata.ingest.write import (
     plan_value_columns,
     record_batch,
     record_import,
+    stage_reference,
     write_customer_values,
 )
 from cxdata.store.privacy import PseudonymError, key_for_import
@@ -274,7 +275,8 @@ def _finish(
     )
     staged.rows = int(n_rows)
     known = known_stages(con, job.mapping, framework_stages)
-    warnings = _unknown_stages(con, staged, plan, batch_id, known)
+    reference = stage_reference(con, job.mapping, framework_stages)
+    warnings = _unknown_stages(con, staged, plan, batch_id, known, reference)
     extras = infer_types(con, plan.extras, staged.source_types)
     customers = write_customer_values(con, plan, extras, batch_id)
     if customers is None:
@@ -317,9 +319,14 @@ def _ids_already_stored(con: duckdb.DuckDBPyConnection, batch_id: int) -> bool:
 
 
 def _unknown_stages(
-    con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, batch_id: int, known: list[str]
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: Plan,
+    batch_id: int,
+    known: list[str],
+    reference: str,
 ) -> list[Problem]:
-    """Stages outside the journey framework: kept, reported as warnings (first row, count)."""
+    """Stages outside the known ones: kept, reported as warnings (first row, count)."""
     if not known or "stage" not in plan.columns:
         return []
     rows = con.execute(
@@ -328,4 +335,7 @@ def _unknown_stages(
         [batch_id, known],
     ).fetchall()
     column = plan.columns["stage"]
-    return [stage_warning(staged.file, int(pos), column, stage, int(n)) for stage, n, pos in rows]
+    return [
+        stage_warning(staged.file, int(pos), column, stage, int(n), reference)
+        for stage, n, pos in rows
+    ]

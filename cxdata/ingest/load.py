@@ -30,6 +30,7 @@ from cxdata.ingest.write import (
     observation_values,
     record_batch,
     record_import,
+    stage_reference,
     write_customer_values,
 )
 from cxdata.store import Store
@@ -114,8 +115,9 @@ def _ingest_staged(
         con, staged, plan, rules_for(plan, job.mapping, cfg), cfg.max_problems_kept
     )
     known = known_stages(con, job.mapping, framework_stages)
+    reference = stage_reference(con, job.mapping, framework_stages)
     warnings = (
-        unknown_stages(con, staged, plan, known)
+        unknown_stages(con, staged, plan, known, reference)
         if "stage" in columns or job.mapping.is_wide
         else []
     )

@@ -177,9 +177,13 @@ def find_problems(
 
 
 def unknown_stages(
-    con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, known: list[str]
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: Plan,
+    known: list[str],
+    reference: str,
 ) -> list[Problem]:
-    """Stages outside the journey framework are kept, and reported as a warning."""
+    """Stages outside the known ones are kept, and reported as a warning."""
     if not known:
         return []
     found: dict[str, tuple[int, int, str | None]] = {}
@@ -197,14 +201,17 @@ def unknown_stages(
             found[stage] = (prev[0] + n, min(prev[1], pos), prev[2])
     column = plan.columns.get("stage")
     return [
-        stage_warning(staged.file, staged.file_row(pos), column or item_col, stage, n)
+        stage_warning(staged.file, staged.file_row(pos), column or item_col, stage, n, reference)
         for stage, (n, pos, item_col) in sorted(found.items())
     ]
 
 
-def stage_warning(file: str, row: int, column: str | None, stage: str, n: int) -> Problem:
-    """The warning for a stage outside the journey framework (first row, rows with it)."""
+def stage_warning(
+    file: str, row: int, column: str | None, stage: str, n: int, reference: str
+) -> Problem:
+    """The warning for a stage outside the known stages (first row, rows with it);
+    `reference` names where they come from and what to do (`write.stage_reference`)."""
     return Problem(
-        file, row, column, stage, f"stage is not in the journey framework ({n} rows); kept",
+        file, row, column, stage, f"stage is not in {reference} ({n} rows; kept)",
         severity="warning",
     )  # fmt: skip

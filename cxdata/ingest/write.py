@@ -205,6 +205,27 @@ def known_stages(
     )
 
 
+def stage_reference(
+    con: duckdb.DuckDBPyConnection, mapping: Mapping, framework_stages: list[str] | None
+) -> str:
+    """What `known_stages` came from, as an unknown-stage warning names it, with what to do."""
+    if framework_stages:
+        row = con.execute(
+            "SELECT version, source_name FROM framework_versions ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        where = f"version {row[0]}, from {row[1]}" if row else "the active version"
+        return (
+            f"the journey framework ({where}); add it to the framework (Journey framework "
+            "page, or cxdata framework import) or correct the stage name in the file"
+        )
+    if mapping.stage_order:
+        return "the mapping's stage order; add it there or correct the stage name in the file"
+    return (
+        "the stages imported so far (no journey framework is active); import a framework "
+        "that has it, or correct the stage name in the file"
+    )
+
+
 def record_import(
     con: duckdb.DuckDBPyConnection,
     actor: str,
