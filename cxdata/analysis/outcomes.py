@@ -69,20 +69,7 @@ def _kinds(backend: ibis.BaseBackend) -> list[OutcomeKind]:
     attrs = backend.table("customer_attributes")
     mine = attrs.filter(attrs.kind == "outcome")
     answer = mine.value.strip().lower()
-    info = (
-        mine.group_by("name")
-        .aggregate(
-            rows=mine.count(),
-            numbers=mine.number.count(),
-            lo=mine.number.min(),
-            hi=mine.number.max(),
-            non_binary=((mine.number != 0) & (mine.number != 1)).sum(),
-            fractional=(mine.number != mine.number.floor()).sum(),
-            distinct=answer.nunique(),
-        )
-        .order_by("name")
-        .to_pandas()
-    )
+    info = mine.group_by("name").aggregate(**answer_summary(mine)).order_by("name").to_pandas()
     ones = mine.filter(mine.number == 1).select("name", one=answer).distinct().to_pandas()
     one = {str(k): "/".join(sorted(map(str, g["one"]))) for k, g in ones.groupby("name")}
     kinds = []
@@ -102,6 +89,23 @@ def _kinds(backend: ibis.BaseBackend) -> list[OutcomeKind]:
         elif kind is not None:
             kinds.append(OutcomeKind(name, kind))
     return kinds
+
+
+SUMMARY_FIELDS = ("rows", "numbers", "lo", "hi", "non_binary", "fractional", "distinct")
+"""`kind_from_summary`'s arguments in order: the keys of `answer_summary`."""
+
+
+def answer_summary(mine: ir.Table) -> dict[str, ir.Value]:
+    """What `kind_from_summary` reads, as aggregates over an outcome's rows `mine`."""
+    return {
+        "rows": mine.count(),
+        "numbers": mine.number.count(),
+        "lo": mine.number.min(),
+        "hi": mine.number.max(),
+        "non_binary": ((mine.number != 0) & (mine.number != 1)).sum(),
+        "fractional": (mine.number != mine.number.floor()).sum(),
+        "distinct": mine.value.strip().lower().nunique(),
+    }
 
 
 def kind_from_summary(

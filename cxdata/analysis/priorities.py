@@ -52,6 +52,7 @@ from scipy import stats
 from cxdata.analysis.drivers import MISSING, RESAMPLES, key_drivers
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
+from cxdata.analysis.outcomes import SUMMARY_FIELDS, answer_summary, kind_from_summary
 from cxdata.analysis.scoring import cell_scores
 from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
@@ -130,14 +131,7 @@ def _outcome(
     once."""
     attrs = backend.table("customer_attributes")
     mine = attrs.filter(attrs.name == name)
-    info = mine.aggregate(
-        rows=mine.count(),
-        numbers=mine.number.count(),
-        lo=mine.number.min(),
-        hi=mine.number.max(),
-        non_binary=((mine.number != 0) & (mine.number != 1)).sum(),
-        fractional=(mine.number != mine.number.floor()).sum(),
-    ).to_pandas()
+    info = mine.aggregate(**answer_summary(mine)).to_pandas()
     row = info.iloc[0]
     if not row["rows"]:
         known = ", ".join(_distinct(attrs, "name")) or "none in the store"
@@ -157,12 +151,12 @@ def _outcome(
             f'"{name}" holds text; say which value counts as the good outcome (positive), '
             f"one of: {', '.join(values[:20])}"
         )
-    if not row["non_binary"]:
-        scale: Literal["binary", "0-10", "numeric"] = "binary"
-    elif row["lo"] >= 0 and row["hi"] <= 10 and row["hi"] > 7 and not row["fractional"]:
-        scale = "0-10"  # whole numbers 0..10 reaching above 7: an NPS-like answer
-    else:
-        scale = "numeric"
+    # The outcome KPIs' rule (cxdata.analysis.outcomes): 0/1 numbers are yes/no, whole
+    # numbers 0..10 reaching above 7 an NPS-like answer, anything else a numeric scale.
+    kind = kind_from_summary(*(row[k] for k in SUMMARY_FIELDS))
+    scale: Literal["binary", "0-10", "numeric"] = (
+        "binary" if kind == "rate" else "0-10" if kind == "nps" else "numeric"
+    )
     numbered = mine.filter(mine.number.notnull())
     return Outcome(name, scale), numbered.group_by("customer_id").aggregate(
         y=numbered.number.mean()
