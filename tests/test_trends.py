@@ -50,6 +50,16 @@ def test_net_per_period_with_its_interval(waves):
     assert list(df["observed_year"][df["stage"] == STAGE]) == ["2019", "2022"]
 
 
+def test_a_low_n_interval_stops_at_the_ends_of_the_net_scale(store, write):
+    lines = ["customer_id,stage,score,observed_at", "C1,Pay,1,2011-01-01",
+             "C2,Pay,-1,2011-01-01", "C3,Pay,-2,2011-01-01"]  # fmt: skip
+    ingest_file(store, write("few.csv", "\n".join(lines) + "\n"))
+    row = net_trend(store, "observed_year").iloc[0]
+    assert row["net_experience"] == pytest.approx(-1 / 3) and row["low_n"]
+    # the t interval is -1/3 -+ 2.87 (n = 3): cut at the ends of the scale
+    assert (row["net_low"], row["net_high"]) == (-1.0, 1.0)
+
+
 def test_change_reads_as_one_sentence(waves):
     df = change(waves, "observed_year", "2019", "2022")
     row = df[df["stage"] == STAGE].iloc[0]

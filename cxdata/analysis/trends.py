@@ -7,7 +7,8 @@ Definitions (shown in the app under "How trends are computed"):
   names the wave (e.g. `wave`); periods sort in natural order (2 before 10);
 - per stage and period, each customer's cell score (as on the heatmaps) counts as +1
   (delighted, > 0), -1 (disappointed, < 0) or 0, so their mean is the **net experience**
-  (delight share - disappointment share); its 95% interval is the t interval of that mean;
+  (delight share - disappointment share); its 95% interval is the t interval of that mean,
+  cut at -1 and +1 where a small n takes it past them;
 - **change** between two periods, per stage: net in the later period minus net in the
   earlier one, tested with exactly the comparison's procedure (cxdata.analysis.compare):
   Welch's t-test on the +1/0/-1 values, Benjamini-Hochberg over every stage tested (5% false
@@ -97,7 +98,9 @@ def net_trend(
     # the +1/0/-1 values' sample variance: (d + q - net²) n / (n - 1)
     sd = np.sqrt(np.maximum(d + q - net**2, 0) * n / np.maximum(n - 1, 1))
     half = (stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)).where(n > 1)
-    df["net_low"], df["net_high"] = net - half, net + half
+    # Net lies in [-1, 1]: a low-n t interval reaching past it is cut there (its coverage
+    # can only grow), so no bound reads like -3.2.
+    df["net_low"], df["net_high"] = (net - half).clip(lower=-1), (net + half).clip(upper=1)
     order = {p: i for i, p in enumerate(periods(df, period))}
     df = df.assign(_period=df[period].astype(str).map(order))
     keys = ["stage", *(["touchpoint"] if level == "touchpoint" else [])]
