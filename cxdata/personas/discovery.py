@@ -63,6 +63,11 @@ GAP_WEIGHT = {
 }
 
 
+def _shown(ami: float) -> str:
+    """AMI to two places; chance can make it a hair below 0, which reads "0.00", not "-0.00"."""
+    return f"{round(ami, 2) + 0.0:.2f}"
+
+
 def gap_explanation(features: Features, labels: np.ndarray, method: str = "kmeans") -> str:
     """The gap rule as applied, and how much the personas follow the gaps (adjusted mutual
     information with the pattern of present stages: 0 = unrelated, 1 = the same)."""
@@ -77,7 +82,7 @@ def gap_explanation(features: Features, labels: np.ndarray, method: str = "kmean
             f"Not rated is no feature ({len(rated)} rated stages: {', '.join(rated)}): each "
             "customer's overall level is one feature and their rating at each stage relative "
             f"to it the others; {GAP_WEIGHT[method == 'kmeans']}. Personas and the "
-            f"pattern of rated stages share {ami:.2f} adjusted mutual information (0 = "
+            f"pattern of rated stages share {_shown(ami)} adjusted mutual information (0 = "
             "unrelated)."
         )
     if observed:
@@ -88,7 +93,8 @@ def gap_explanation(features: Features, labels: np.ndarray, method: str = "kmean
         sentences.append(
             f"A stage not observed is behaviour ({len(observed)} observed stages): whether and "
             "how often a customer went through it is a feature. Personas and the pattern of "
-            f"stages gone through share {ami:.2f} adjusted mutual information."
+            f"stages gone through share {_shown(ami)} adjusted mutual information (0 = "
+            "unrelated)."
         )
     return " ".join(sentences)
 
