@@ -46,6 +46,14 @@ if upload is not None:
         mapping_name,
         row_ids,
     )
+
+    def import_file(**how):
+        """The upload as checked above, imported (`how`: replace, progress)."""
+        return actions.import_upload(
+            principal, store, upload.name, content, mapping, mapping_name=mapping_name,
+            row_ids=row_ids, study=study, sheet=sheet, **how,
+        )  # fmt: skip
+
     if checked.result is None and checked.mapping_file is not None:
         st.error(
             f"{md(checked.mapping_file)}: {checked.total:,} problem(s) in the mapping file; "
@@ -67,19 +75,7 @@ if upload is not None:
         if checked.result.mapping_differs and st.button(
             f"Replace batch {old_batch}", key="upload_replace", type="primary"
         ):
-            replaced = actions.import_upload(
-                principal,
-                store,
-                upload.name,
-                content,
-                mapping,
-                mapping_name=mapping_name,
-                row_ids=row_ids,
-                study=study,
-                sheet=sheet,
-                replace=True,
-            )
-            st.success(md(replaced.message()))
+            st.success(md(import_file(replace=True).message()))
     else:
         result = checked.result
         st.success(
@@ -102,18 +98,7 @@ if upload is not None:
             )
         if st.button("Import", type="primary", key="upload_import"):
             bar = st.progress(0.0, "Importing…")
-            done = actions.import_upload(
-                principal,
-                store,
-                upload.name,
-                content,
-                mapping,
-                mapping_name=mapping_name,
-                row_ids=row_ids,
-                study=study,
-                sheet=sheet,
-                progress=lambda f, m: bar.progress(f, m),
-            )
+            done = import_file(progress=lambda f, m: bar.progress(f, m))
             st.success(md(done.message()))
 
 CONFIRM_REMOVAL = "Yes, remove this batch and all its observations"
