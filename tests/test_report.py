@@ -4,7 +4,9 @@ is one file that loads nothing from elsewhere, and bad requests are usage errors
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,6 +22,20 @@ from cxdata.sample.load import load_sample
 from cxdata.store import Store
 
 QUADRANTS = {k: v[0] for k, v in QUADRANT_STYLE.items()}
+
+
+def _pdf_tools_missing() -> str | None:
+    """Why PDFs cannot be made and read here (WeasyPrint's pango, poppler's pdftotext)."""
+    from cxdata.report.render import pdf_problem
+
+    if shutil.which("pdftotext") is None:
+        return "needs poppler-utils (pdftotext): apt-get install -y poppler-utils"
+    return pdf_problem()
+
+
+if (_missing := _pdf_tools_missing()) and os.environ.get("CI"):
+    raise RuntimeError(f"CI must install what the PDF report needs (see .ci/run): {_missing}")
+needs_pdf = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +66,7 @@ def _pdf_text(path: Path, page: int | None = None) -> str:
     return "\n".join(re.sub(r"\s+", " ", line).strip() for line in text.splitlines())
 
 
+@needs_pdf
 def test_the_pdf_carries_the_cli_figures(db, tmp_path, capsys):
     out = tmp_path / "report.pdf"
     printed = _cli(capsys, "report", "--db", str(db), "--out", str(out))
@@ -102,6 +119,7 @@ def test_the_pdf_carries_the_cli_figures(db, tmp_path, capsys):
     assert "Methods" in text and f"model {model.model_id}, fitted" in text
 
 
+@needs_pdf
 def test_filters_reach_every_figure(db, tmp_path, capsys):
     out = tmp_path / "retail.pdf"
     where = "study=Retail store visits"
