@@ -60,6 +60,7 @@ from cxdata.ingest.readers import (
     header_problems,
     quote,
     source_types,
+    starts_with_ascii,
     text_columns,
     unguarded,
 )
@@ -203,7 +204,7 @@ def _insert_checked(
     for rule in rules:
         params.update(rule.params)
     conditions = [rule.condition for rule in rules]
-    conditions += [f"starts_with({quote(c)}, '\"')" for c in unquoted]
+    conditions += [starts_with_ascii(quote(c), '"') for c in unquoted]
     failing = " OR ".join(f"({c})" for c in conditions)
     guard = f"CASE WHEN {failing} THEN error('{_GUARD}') ELSE 0 END" if conditions else "0"
     select = observation_values(plan, plan.sources[0], str(batch_id), guard)
@@ -302,7 +303,7 @@ def _starts_with_quote(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bo
     """Does a value of these CUSTOMER_VALUES columns start with a quote?"""
     if not columns:
         return False
-    found = " OR ".join(f"starts_with({quote(c)}, '\"')" for c in columns)
+    found = " OR ".join(starts_with_ascii(quote(c), '"') for c in columns)
     row = con.execute(f"SELECT count(*) FROM {CUSTOMER_VALUES} WHERE {found}").fetchone()
     return bool(row and row[0])
 

@@ -163,18 +163,32 @@ def _clean(expr: str) -> str:
     """`expr` trimmed, empty as NULL, unguarded, with the work done only where a cheap test
     says it can change something: DuckDB's trim strips spaces and Unicode space separators
     and costs ~4x a scan, but in ASCII it strips only ' ', and `length <> strlen`
-    (characters vs bytes) finds every non-ASCII value. One CASE, so that DuckDB (which
-    does not share work between the branches of nested CASEs) tests each value once."""
+    (characters vs bytes) finds every non-ASCII value. `< '!'` (empty, or a first byte up
+    to the space) and `starts_with_ascii` compare the string's inlined prefix: the test
+    costs half the old one of five calls (measured at 4M rows). One CASE, so that DuckDB
+    (which does not share work between the branches of nested CASEs) tests each value once."""
     changes = (
-        f"starts_with({expr}, ' ') OR ends_with({expr}, ' ') OR starts_with({expr}, "
-        f"{APOSTROPHE}) OR {expr} = {EMPTY} OR length({expr}) <> strlen({expr})"
+        f"{expr} < '!' OR {starts_with_ascii(expr, APOSTROPHE)} OR ends_with({expr}, ' ') "
+        f"OR length({expr}) <> strlen({expr})"
     )
     cleaned = unguard_sql(f"nullif(trim({expr}), {EMPTY})")
     return f"CASE WHEN {changes} THEN {cleaned} ELSE {expr} END"
 
 
+def starts_with_ascii(expr: str, char: str) -> str:
+    """`starts_with(expr, char)` for one printable ASCII character, as two comparisons
+    (DuckDB compares strings bytewise, so these are exactly the values with that first
+    byte): cheaper than the call on every row of a file."""
+    assert len(char) == 1 and " " <= char < "~", char
+    return f"({expr} >= {_literal(char)} AND {expr} < {_literal(chr(ord(char) + 1))})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 EMPTY = "''"  # the SQL literal of the empty string
-APOSTROPHE = "'" * 4  # the SQL literal of one apostrophe
+APOSTROPHE = "'"
 GUARDED = re.compile("^'(?='*[=+@\t\r-])")
 """One apostrophe in front of (apostrophes and) a formula start: the export's guard."""
 
@@ -190,7 +204,7 @@ def unguard_sql(expr: str) -> str:
     """`unguard` in the engine: a cheap `starts_with` first, the pattern only then."""
     pattern = "^'('*[=+@\t\r-])".replace("'", "''")
     return (
-        f"CASE WHEN starts_with({expr}, {APOSTROPHE}) "
+        f"CASE WHEN {starts_with_ascii(expr, APOSTROPHE)} "
         f"THEN regexp_replace({expr}, '{pattern}', '\\1') ELSE {expr} END"
     )
 
