@@ -129,7 +129,8 @@ def ingest_csv_direct(con: duckdb.DuckDBPyConnection, job: ImportJob) -> IngestR
     # the rowid numbering: such files take the staged path, which numbers rows first.
     if plan.problems or len(plan.sources) != 1 or plan.codes_score:
         return None
-    reader = f"(SELECT {text_columns(raw_types)} FROM {source})"
+    parsed = [plan.columns[c] for c in ("score", "observed_at") if c in plan.columns]
+    reader = f"(SELECT {text_columns(raw_types, parsed)} FROM {source})"
     params["study"] = job.study or Path(job.name).stem
     job.report(0.1, f"Reading and checking {job.name}")
     with job.store.write_lock():  # one writer per process, as every write
@@ -249,10 +250,13 @@ def _finish(
         if "observation_id" in plan.columns
         else "0"
     )
-    row = con.execute(
-        f"""SELECT count(*), min(rowid), max(rowid), string_agg(DISTINCT study, ', '), {repeats}
-            FROM observations WHERE batch_id = ?""",
-        [batch_id],
+    # Without a study column every row has the batch's study: no need to collect it.
+    studies_sql = "string_agg(DISTINCT study, ', ')" if "study" in plan.columns else "$study"
+    row = run(
+        con,
+        f"""SELECT count(*), min(rowid), max(rowid), {studies_sql}, {repeats}
+            FROM observations WHERE batch_id = $batch""",
+        {"batch": batch_id, "study": params["study"]},
     ).fetchone()
     assert row is not None
     n_rows, first_rowid, last_rowid, studies, repeated_ids = row

@@ -10,6 +10,7 @@ workbook and formats (which picks one).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,18 +146,24 @@ def source_types(
     return {str(r[0]): str(r[1]) for r in described}
 
 
-def text_columns(types: dict[str, str]) -> str:
+def text_columns(types: dict[str, str], parsed: Collection[str] = ()) -> str:
     """The select list that turns a reader's columns into trimmed text, empty as NULL,
     with the export's formula guard undone (`unguard`, on values and headers).
 
     Done once here: every later check and insert reads plain columns, in the staging
-    table and in the direct CSV path alike (cxdata/ingest/direct.py).
+    table and in the direct CSV path alike (cxdata/ingest/direct.py). Columns named in
+    `parsed` (after `unguard`) stay as read: the direct path only parses them as a number
+    or a timestamp, which any value the clean-up would change fails (sending the file to
+    the staged path) or parses alike (the casts ignore spaces).
     """
     as_text = {
         h: f"{quote(h)} ->> '$'" if t == "JSON" else f"CAST({quote(h)} AS VARCHAR)"
         for h, t in types.items()
     }
-    return ", ".join(f"{_clean(expr)} AS {quote(unguard(h))}" for h, expr in as_text.items())
+    return ", ".join(
+        f"{expr if unguard(h) in parsed else _clean(expr)} AS {quote(unguard(h))}"
+        for h, expr in as_text.items()
+    )
 
 
 def _clean(expr: str) -> str:
