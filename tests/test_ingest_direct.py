@@ -14,6 +14,7 @@ import cxdata.ingest.load as load
 from cxdata.config import Settings
 from cxdata.framework import import_framework
 from cxdata.ingest import IngestError, Mapping, ingest_file
+from cxdata.ingest.plan import number
 from cxdata.ingest.readers import text_columns, unguard
 from cxdata.store import Store
 from cxdata.store.privacy import PseudonymError, pseudonym, read_key
@@ -395,3 +396,17 @@ def test_a_refused_file_leaves_no_gap_in_the_batch_ids(tmp_path):
     rows = store.query_df("SELECT batch_id, source_row, observation_id FROM observations")
     assert sorted(rows.itertuples(index=False, name=None)) == [
         (1, 2, "O1"), (1, 3, "O2"), (2, 2, "O5")]  # fmt: skip
+
+
+def test_number_casts_first_and_replaces_a_comma_only_when_needed():
+    """`number` skips the replace where the plain cast succeeds: the same DOUBLE (or NULL)
+    as replacing every comma first, on decimal commas, thousands commas and junk."""
+    values = ["1,5", "-0,5", "1,000", "1,2,3", ",5", "5,", "1,5e2", "1e3,", "3", " 3 ", "1.5",
+              "", " ", "nan", "inf", "0x1F", "1_000", "\u00a03"]  # fmt: skip
+    con = duckdb.connect()
+    for value in values:
+        ours, reference = con.execute(
+            f"SELECT {number('$v')}, TRY_CAST(replace($v, ',', '.') AS DOUBLE)", {"v": value}
+        ).fetchone()
+        assert ours == reference or (ours != ours and reference != reference), value
+    assert con.execute(f"SELECT {number(chr(39) + '2,5' + chr(39))}").fetchone() == (2.5,)

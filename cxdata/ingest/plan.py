@@ -43,8 +43,10 @@ def text(column: str | None) -> str:
 
 
 def number(expr: str) -> str:
-    """Text to DOUBLE; a decimal comma (German exports) is accepted."""
-    return f"TRY_CAST(replace({expr}, ',', '.') AS DOUBLE)"
+    """Text to DOUBLE; a decimal comma (German exports) is accepted. The cast refuses
+    any comma, so the replace runs only where the plain cast failed (it costs ~15% of
+    a file's parse when run on every value)."""
+    return f"coalesce(TRY_CAST({expr} AS DOUBLE), TRY_CAST(replace({expr}, ',', '.') AS DOUBLE))"
 
 
 def timestamp(expr: str) -> str:
