@@ -28,6 +28,11 @@ REFERENCE_INITS = 10  # the solution per k: many starts, so it is the best one f
 REFIT_INITS = 4  # each bootstrap refit
 LEVEL = "level"  # the column of each customer's overall level (rated data, `features`)
 STABLE = 0.8  # mean adjusted Rand index from which a solution counts as reproducible
+MAX_FIT_CUSTOMERS = 50_000
+"""Personas are fitted on at most this many customers, a seeded sample drawn in the engine
+(`features.seeded_sample`); every customer is then assigned in the engine by the fitted
+rule (`assign`). With fewer customers the sample is everyone: small data gives exactly the
+personas it always gave."""
 
 Progress = Callable[[float, str], object]
 
@@ -49,9 +54,12 @@ class PersonaSettings:
     sample_size: int = 5_000  # customers (seeded sample) for silhouette and stability
     attributes: tuple[str, ...] | None = None  # None: the default attributes
     gaps: str = "auto"  # what a missing stage means: a rule of gaps.GAP_RULES
+    fit_customers: int = MAX_FIT_CUSTOMERS  # at most this many customers fit the model
 
     def __post_init__(self) -> None:
         check_rule(self.gaps)
+        if self.fit_customers < 2:
+            raise PersonaSettingsError("fit_customers is the number of customers fitted: >= 2")
 
     def finder(self) -> PersonaFinder:
         return PersonaFinder(self.k, self.k_range, self.method, self.seed, self.bootstraps,
