@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from cxdata.errors import UsageError
+from cxdata.personas import MAX_FIT_CUSTOMERS
 from cxdata.personas.gaps import MAX_GAP_AMI, check_rule, gap_ami, gap_pattern
 from cxdata.personas.partial import filled, partial_kmeans
 
@@ -28,11 +29,6 @@ REFERENCE_INITS = 10  # the solution per k: many starts, so it is the best one f
 REFIT_INITS = 4  # each bootstrap refit
 LEVEL = "level"  # the column of each customer's overall level (rated data, `features`)
 STABLE = 0.8  # mean adjusted Rand index from which a solution counts as reproducible
-MAX_FIT_CUSTOMERS = 50_000
-"""Personas are fitted on at most this many customers, a seeded sample drawn in the engine
-(`features.seeded_sample`); every customer is then assigned in the engine by the fitted
-rule (`assign`). With fewer customers the sample is everyone: small data gives exactly the
-personas it always gave."""
 
 Progress = Callable[[float, str], object]
 
