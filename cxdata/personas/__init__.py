@@ -6,6 +6,6 @@ the others load scikit-learn."""
 
 MAX_FIT_CUSTOMERS = 50_000
 """Personas are fitted on at most this many customers, a seeded sample drawn in the engine
-(`features.seeded_sample`); every customer is then assigned in the engine by the fitted
-rule (`assign`). With fewer customers the sample is everyone: small data gives exactly the
-personas it always gave. (Here, so the CLI can show it without loading scikit-learn.)"""
+(`cxdata.analysis.sampling.seeded_sample`); every customer is then assigned in the engine by
+the fitted rule (`assign`). With fewer customers the sample is everyone: small data gives
+exactly the personas it always gave. (Here, so the CLI shows it without scikit-learn.)"""

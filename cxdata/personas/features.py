@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
+from cxdata.analysis.sampling import seeded_sample
 from cxdata.analysis.units import counted_once, double_coded, observation_count, observations
 from cxdata.engine import Engine
 from cxdata.personas.gaps import NOT_OBSERVED, NOT_RATED, stage_gaps
@@ -219,15 +220,6 @@ def customer_features(
         "categorical": [feature_name("attr", n) for n in plan.categorical],
     }
     return Features(df, groups, source, dict(plan.kinds), total, scaling)
-
-
-def seeded_sample(table: ir.Table, size: int, seed: int) -> ir.Table:
-    """At most `size` customers of a per-customer table, chosen in the engine by a hash of
-    the customer id and the seed (the same customers for the same data, seed and engine),
-    in that order."""
-    key = (table.customer_id.cast("string") + f"|{int(seed)}").hash()
-    keyed = table.mutate(_sample_key=key)
-    return keyed.order_by(["_sample_key", "customer_id"]).limit(size).drop("_sample_key")
 
 
 def rated_scaling(df: pd.DataFrame, rated: list[str]) -> dict[str, tuple[float, float]]:
