@@ -255,7 +255,7 @@ def _priority_results(
 
     e, by = _engine(db_path), cast("p.Level", level)  # customer_cells refuses other levels
     cells, spec = p.customer_cells(e, outcome, positive, by, filters)
-    order = e.stage_order(cells["stage"].unique())
+    order = e.stage_order(cells.stages())
     table = p.priorities_from_cells(cells, spec, by, order, e.settings.min_customers)
     reason = p.no_moments_reason(spec)
     moments = None if reason else p.moments_from_cells(cells, spec, by)
