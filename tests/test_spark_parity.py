@@ -44,6 +44,8 @@ from cxdata.sample.load import load_sample
 from cxdata.store import Store
 from cxdata.store.lake import ENGINE_ASSIGNMENTS, sync_lake
 from cxdata.store.privacy import erase_customer
+from tests.app_data import chart_data
+from tests.conftest import ROOT, start_app
 
 pytestmark = pytest.mark.spark
 
@@ -330,6 +332,32 @@ def test_personas_fitted_on_spark_are_written_into_the_lake(tmp_path, spark_mast
     assert len(after) == 119 and erased not in set(after["customer_id"])
     for parquet in (tmp_path / "lake" / ENGINE_ASSIGNMENTS).rglob("*.parquet"):
         assert erased.encode() not in parquet.read_bytes()
+
+
+def _heatmap_page(monkeypatch, engine: str) -> tuple[dict[str, str], pd.DataFrame]:
+    from cxdata.app import data
+
+    monkeypatch.setenv("CXDATA_ENGINE", engine)
+    at = start_app("app_pages/heatmaps.py")
+    assert data.engine().name == engine  # type: ignore[attr-defined]
+    metrics = {m.label: f"{m.value} {m.proto.delta}" for m in at.metric}
+    return metrics, chart_data(at, 0)
+
+
+def test_the_app_reads_through_spark(sample, monkeypatch):
+    """With CXDATA_ENGINE=spark and a lake the heatmap page's numbers are DuckDB's."""
+    duck, spark = sample
+    monkeypatch.setenv("CXDATA_DB", str(duck.store.path))  # type: ignore[attr-defined]
+    monkeypatch.setenv("CXDATA_LAKE", spark.lake)  # type: ignore[attr-defined]
+    monkeypatch.setenv("CXDATA_SPARK_MASTER", spark.master)  # type: ignore[attr-defined]
+    monkeypatch.chdir(ROOT)
+    on_spark, cells_spark = _heatmap_page(monkeypatch, "spark")
+    on_duckdb, cells_duckdb = _heatmap_page(monkeypatch, "duckdb")
+    assert on_spark == on_duckdb
+    assert on_spark["Customers"].startswith("2,400") and len(on_spark) >= 4
+    assert len(cells_spark) == 6 * 3  # six stages x the sample model's three personas
+    keys = ["stage", "row"]
+    same(cells_duckdb.sort_values(keys), cells_spark.sort_values(keys))
 
 
 def test_spark_blocks_leave_no_view_behind(sample):
