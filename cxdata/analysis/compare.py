@@ -210,8 +210,11 @@ def cell_counts(
         keys = ["stage", *([] if level == "stage" else ["touchpoint"])]
         counts = cells.group_by([*keys, "side", "score"]).aggregate(customers=cells.count())
         df = counts.to_pandas()
-        unknown = cells.filter(cells.side == "unknown").customer_id.nunique()
-        df.attrs["n_unknown"] = int(unknown.to_pandas() or 0)
+        unknown = 0
+        if (df["side"] == "unknown").any():  # a second read only when there are some
+            undecided = cells.filter(cells.side == "unknown").customer_id.nunique()
+            unknown = int(undecided.to_pandas() or 0)
+        df.attrs["n_unknown"] = unknown
     return df
 
 
