@@ -157,7 +157,8 @@ def with_level_and_shape(table: ir.Table, scaling: dict[str, tuple[float, float]
     if not scaling:
         return table
     z = {c: (_number(table[c]) - mean) / sd for c, (mean, sd) in scaling.items()}
-    total = sum((v.fill_null(0.0) for v in z.values()), ibis.literal(0.0))
+    filled = [v.fill_null(0.0) for v in z.values()]
+    total = sum(filled[1:], filled[0])
     given = sum((v.notnull().cast("int64") for v in z.values()), ibis.literal(0))
     level = ibis.ifelse(given > 0, total / given.cast("float64"), ibis.null("float64"))
     keyed = table.mutate(**{f"_z{i}": v for i, v in enumerate(z.values())}, level=level)
@@ -177,12 +178,14 @@ def output_columns(table: ir.Table, rule: AssignmentRule) -> ir.Table:
     given: ir.IntegerValue = ibis.literal(0)
     for j, o in enumerate(rule.outputs):
         x = t[o.column]
+        # 0/1 as a cast of a condition: a literal 1.0 would be a DECIMAL in SQL (DuckDB and
+        # Spark both), and its arithmetic slow and rounded to a fixed scale
         if o.kind == "indicator":
-            values[f"_f{j}"] = ibis.ifelse(x.isnull(), 1.0, 0.0)
+            values[f"_f{j}"] = x.isnull().cast("float64")
         elif o.kind == "onehot":
-            values[f"_f{j}"] = ibis.ifelse(x.fill_null(o.fill) == o.value, 1.0, 0.0)
+            values[f"_f{j}"] = (x.fill_null(o.fill) == o.value).cast("float64")
         elif not (math.isfinite(o.mean) and math.isfinite(o.scale)):
-            values[f"_f{j}"] = ibis.literal(0.0)  # no value at fit time: always imputed
+            values[f"_f{j}"] = ibis.null("float64").fill_null(0.0)  # no value when fitted
         else:
             scaled = (_number(x) - o.mean) / o.scale
             values[f"_f{j}"] = (scaled * o.weight if o.weight != 1.0 else scaled).fill_null(0.0)

@@ -72,17 +72,21 @@ def discover(
     finder = settings.finder().set_params(gap_columns=tuple(features.groups["rated"]))
     finder.fit(features.frame[features.model_columns], progress=progress)
     rule = assignment_rule(finder, features.scaling)
-    sizes = _assigned_sizes(source, plan, rule) if features.sampled and rule else None
+    write = getattr(source, "write_persona_assignments", None)
+    # The sizes of a sample fit count every customer: the store counts what it inserted; on
+    # Spark the assignment is counted first (its rows are written after the model).
+    recount = features.sampled and rule is not None
+    sizes = _assigned_sizes(source, plan, rule) if recount and write and rule else None
     outcomes = _outcomes(source, features.frame.index if features.sampled else None)
     profiles = _profiles(features, finder, outcomes, sizes)
     gaps = gap_explanation(features, finder.labels_, settings.method)
     explanation = f"{finder.explanation_} {gaps}{_sample_sentence(features)}"
     fitted = FittedModel(dataclasses.asdict(settings), features.groups, finder.k_,
                          finder.diagnostics_, explanation, profiles,
-                         None if rule is None else rule.to_json(), customers)  # fmt: skip
+                         None if rule is None else rule.to_json(), customers,
+                         recount and write is None)  # fmt: skip
     labels = pd.DataFrame({"customer_id": features.frame.index, "persona": finder.labels_})
     assigned: Assignments = labels if rule is None else _assigner(plan, rule)
-    write = getattr(source, "write_persona_assignments", None)
     if write is None:  # the store (DuckDB): assignments inserted with the model
         return save_model(store, fitted, assigned, actor=actor)
     model = save_model(store, fitted, None, actor=actor)

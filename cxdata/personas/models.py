@@ -71,6 +71,21 @@ class FittedModel:
     clusterer without one."""
     customers: int | None = None
     """How many customers were assigned (all of them, not only the fitted sample)."""
+    recount: bool = False
+    """The profiles' sizes are the fitted sample's: count the assignments instead."""
+
+
+def with_sizes(profiles: list[dict[str, Any]], sizes: dict[int, int]) -> list[dict[str, Any]]:
+    """The profiles with `size` and `share` of these persona sizes."""
+    total = sum(sizes.values()) or 1
+    return [
+        p
+        | {
+            "size": sizes.get(p["persona"], 0),
+            "share": round(sizes.get(p["persona"], 0) / total, 4),
+        }
+        for p in profiles
+    ]
 
 
 def save_model(
@@ -82,19 +97,6 @@ def save_model(
     with store.transaction() as con:
         row = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchone()
         model_id = int(row[0]) if row else 1
-        con.execute(
-            "INSERT INTO persona_models VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
-            [
-                model_id,
-                json.dumps(fitted.settings),
-                json.dumps({"groups": fitted.groups, "assignment": fitted.assignment}),
-                fitted.k,
-                fitted.diagnostics.to_json(orient="records"),
-                fitted.explanation,
-                json.dumps(fitted.profiles),
-                fingerprint(store),
-            ],
-        )
         if isinstance(customers, pd.DataFrame):
             con.register("cx_assignments", customers[["customer_id", "persona"]])
             con.execute(
@@ -112,6 +114,27 @@ def save_model(
             backend.insert("persona_assignments",
                            table.select(model_id=model, customer_id=table.customer_id,
                                         persona=table.persona))  # fmt: skip
+        profiles = fitted.profiles
+        if fitted.recount:  # sizes of every customer assigned, not of the fitted sample
+            counted = con.execute(
+                "SELECT persona, count(*) FROM persona_assignments WHERE model_id = ? "
+                "GROUP BY persona",
+                [model_id],
+            ).fetchall()
+            profiles = with_sizes(profiles, {int(p): int(n) for p, n in counted})
+        con.execute(
+            "INSERT INTO persona_models VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
+            [
+                model_id,
+                json.dumps(fitted.settings),
+                json.dumps({"groups": fitted.groups, "assignment": fitted.assignment}),
+                fitted.k,
+                fitted.diagnostics.to_json(orient="records"),
+                fitted.explanation,
+                json.dumps(profiles),
+                fingerprint(store),
+            ],
+        )
         con.executemany(
             "INSERT INTO persona_names VALUES (?, ?, ?, ?)",
             [[model_id, p["persona"], p["name"], p["generated_name"]] for p in fitted.profiles],
