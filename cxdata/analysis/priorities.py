@@ -372,12 +372,14 @@ def priorities(
     performance_threshold: float | None = None,
     split: str = "mean",
     resamples: int = RESAMPLES,
+    limit: int = MAX_DRIVER_CUSTOMERS,
 ) -> pd.DataFrame:
     """One row per stage (or touchpoint, with its stage), fix-first order: performance, n,
     importance (relative weight) with importance_ci_low/high, correlation (Spearman),
     n_outcome, shown_to_matter, method, quadrant, priority, rank, low_n. `attrs` holds the
-    method, the outcome, the model's R² and the thresholds used."""
-    cells, spec = customer_cells(engine, outcome, positive, level, filters)
+    method, the outcome, the model's R² and the thresholds used. The relative weights are
+    fitted on at most `limit` customers with a known outcome (see `customer_cells`)."""
+    cells, spec = customer_cells(engine, outcome, positive, level, filters, limit)
     return priorities_from_cells(
         cells, spec, level, engine.stage_order(cells.stages()),
         engine.settings.min_customers,
