@@ -325,6 +325,14 @@ def test_personas_fitted_on_spark_are_written_into_the_lake(tmp_path, spark_mast
     sizes = written["persona"].value_counts()
     assert [p["size"] for p in model.profiles] == [int(sizes.get(p, 0)) for p in (1, 2, 3)]
     assert sum(p["size"] for p in model.profiles) == 120
+    # a synced copy of the same model's assignments (here a stray one) is not read
+    with store.transaction() as con:
+        con.execute("INSERT INTO persona_assignments VALUES (?, 'C0000', 3), (?, 'nobody', 1)",
+                    [model.model_id, model.model_id])  # fmt: skip
+    sync_lake(store, tmp_path / "lake")
+    with spark.ibis() as backend:
+        preferred = latest_assignments(backend).to_pandas()
+    same(written, preferred, sort=["customer_id"])
     erased = str(written["customer_id"].iloc[0])
     erase_customer(store, erased)
     sync_lake(store, tmp_path / "lake")
