@@ -127,3 +127,14 @@ def test_a_bounded_sample_fits_and_every_customer_is_assigned(sample_store, monk
 def test_agglomerative_refuses_a_sample(sample_store):
     with pytest.raises(PersonaSettingsError, match="cannot place customers"):
         discover(sample_store, PersonaSettings(k=5, method="agglomerative", fit_customers=500))
+
+
+def test_the_app_s_sandboxed_store_inserts_the_assignments(sample_store):
+    """The app's store is sandboxed; the INSERT ... SELECT runs there too, with filters."""
+    from cxdata.analysis.filters import Filters
+
+    app_store = Store.open(Settings(), sample_store.path, sandbox=())
+    web = Filters.build({"channel": ["web"]}, {"loyalty_tier": ["Gold", "Silver"]})
+    model = discover(app_store, PersonaSettings(k=3, bootstraps=2, fit_customers=300), web)
+    assigned = _stored(app_store, model.model_id)
+    assert 300 < len(assigned) < 2400 and sum(p["size"] for p in model.profiles) == len(assigned)

@@ -95,8 +95,9 @@ def save_model(
     in one transaction, with its audit row; return it as loaded back. The features column
     keeps the feature groups and the assignment rule."""
     with store.transaction() as con:
-        row = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchone()
-        model_id = int(row[0]) if row else 1
+        # fetchall: a result left open would refuse the Ibis insert on this connection
+        rows = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchall()
+        model_id = int(rows[0][0]) if rows else 1
         if isinstance(customers, pd.DataFrame):
             con.register("cx_assignments", customers[["customer_id", "persona"]])
             con.execute(
