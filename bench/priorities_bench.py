@@ -8,9 +8,13 @@ The store is scoring_bench's generated one (~rows/12 customers, 6 stages, 24 tou
 an nps outcome per customer), on a private copy. Contenders, per level (stage: 6 items;
 touchpoint: 24 items):
 
-- cxdata: ``cxdata.analysis.priorities.priorities`` as the CLI calls it: the customer x cell
-  read (Ibis over DuckDB), then Johnson's relative weights with 200 seeded bootstrap
-  resamples, the Spearman column, quadrants and rank. Its two parts are timed apart;
+- cxdata: ``cxdata.analysis.priorities.priorities`` as the CLI calls it: the cell read
+  (Ibis over DuckDB: customers counted per cell, score and outcome, and one row per
+  customer for at most 50,000 customers with an outcome, a seeded sample beyond), then
+  Johnson's relative weights with 200 seeded bootstrap resamples, the Spearman column,
+  quadrants and rank. Its two parts are timed apart;
+- cxdata_all: the same with every customer in the relative weights (no sample): the
+  reference the peers' importance is checked against;
 - cxdata_logistic: the same for a yes/no outcome (loyalty_tier = Gold): a logistic model,
   whose resamples take one Newton step each from the full fit at this size;
 - before: the method this replaced, Spearman's rho per cell and the median split, on the
@@ -22,7 +26,7 @@ touchpoint: 24 items):
 - pandas: the observations and the outcome read into DataFrames once (load time reported
   apart), groupby + merge as an analyst would write it, then the same statistics.
 
-Every contender runs once untimed (its importance is checked against cxdata's to 1e-9),
+Every contender runs once untimed (its importance is checked against cxdata_all's to 1e-9),
 then ``--repeat`` interleaved rounds; best and median are reported, with ratios to cxdata.
 """
 
@@ -52,6 +56,7 @@ from scipy import stats
 from scoring_bench import PACKAGES, generate_store, private_copy
 
 from cxdata.analysis.priorities import (
+    CustomerCells,
     classify,
     customer_cells,
     importance_performance,
@@ -132,12 +137,15 @@ def run(rows: int, repeat: int, levels: list[str], work: Path) -> dict[str, Any]
         for level in levels:
             keys = _keys(level)
 
-            def read_cxdata(level: str = level) -> pd.DataFrame:
+            def read_cxdata(level: str = level) -> CustomerCells:
                 return customer_cells(store, "nps", level=level)[0]  # type: ignore[arg-type]
 
             read_once = read_cxdata()
             contenders = {
                 "cxdata": lambda level=level: priorities(store, "nps", level=level),
+                "cxdata_all": lambda level=level: priorities(
+                    store, "nps", level=level, limit=2**62
+                ),
                 "cxdata_logistic": lambda level=level: priorities(
                     store, "loyalty_tier", positive="Gold", level=level
                 ),
@@ -145,7 +153,8 @@ def run(rows: int, repeat: int, levels: list[str], work: Path) -> dict[str, Any]
                 "cxdata_statistics": lambda cells=read_once, keys=keys: importance_performance(
                     cells, keys
                 ),
-                "before": lambda keys=keys: before(read_cxdata(), keys),
+                # one row per customer, as the previous method read them
+                "before": lambda level=level, keys=keys: before(sql_cells(store, level), keys),
                 "sql": lambda level=level, keys=keys: importance_performance(
                     sql_cells(store, level), keys
                 ),
@@ -153,7 +162,7 @@ def run(rows: int, repeat: int, levels: list[str], work: Path) -> dict[str, Any]
                     pandas_cells(obs, nps, level), keys
                 ),
             }
-            reference = _importance(contenders["cxdata"](), level)
+            reference = _importance(contenders["cxdata_all"](), level)
             for name in ("sql", "pandas"):
                 got = _importance(contenders[name](), level)
                 gap = float(np.max(np.abs(got.to_numpy() - reference.to_numpy())))

@@ -73,3 +73,21 @@ def test_the_engine_settings_and_their_errors(store, write, tmp_path, capsys, mo
     monkeypatch.setenv("CXDATA_ENGINE", "flink")
     assert main(["scores", *db]) == 2
     assert "CXDATA_ENGINE='flink': engine accepts one of duckdb, spark" in capsys.readouterr().err
+
+
+def test_the_app_says_why_spark_cannot_be_used(app_db, monkeypatch, tmp_path):
+    """The app opens the engine the settings name (as the CLI does); a Spark engine that
+    cannot be used is a message on the page, never a traceback (no JVM is started)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, shown
+
+    monkeypatch.setenv("CXDATA_LOAD_SAMPLE_ON_EMPTY", "false")
+    monkeypatch.setenv("CXDATA_ENGINE", "spark")
+    for lake, message in (("", "give --lake DIR (or CXDATA_LAKE)"),
+                          (str(tmp_path / "none"), "There is no cxdata lake at")):  # fmt: skip
+        monkeypatch.setenv("CXDATA_LAKE", lake)
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.run()
+        assert not at.exception
+        assert message in shown(at.error[0].value)

@@ -35,12 +35,17 @@ from cxdata.analysis.segments import latest_assignments
 from cxdata.config import Settings
 from cxdata.engine import DuckDBEngine, Engine, EngineError
 from cxdata.ingest import ingest_file
+from cxdata.personas.assign import AssignmentRule, assignment_table
 from cxdata.personas.discovery import discover
 from cxdata.personas.estimator import PersonaSettings
-from cxdata.personas.features import customer_features
+from cxdata.personas.features import customer_features, feature_plan
+from cxdata.personas.models import latest_model_id, stored_rule
 from cxdata.sample.load import load_sample
 from cxdata.store import Store
-from cxdata.store.lake import sync_lake
+from cxdata.store.lake import ENGINE_ASSIGNMENTS, sync_lake
+from cxdata.store.privacy import erase_customer
+from tests.app_data import chart_data
+from tests.conftest import ROOT, start_app
 
 pytestmark = pytest.mark.spark
 
@@ -265,6 +270,103 @@ def test_persona_assignments(sample):
             frames.append(latest_assignments(backend).to_pandas())
     assert len(frames[0]) == 2400
     same(frames[0], frames[1], sort=["customer_id"])
+
+
+def _assigned(engine: Engine, rule: AssignmentRule) -> pd.DataFrame:
+    plan = feature_plan(engine)
+    with engine.ibis() as backend:
+        return assignment_table(plan.table(backend), rule).to_pandas()
+
+
+def _predicted(engine: Engine, settings: PersonaSettings) -> pd.Series:
+    """What scikit-learn's predict of the refitted finder says (same data and settings
+    give the same model)."""
+    features = customer_features(engine, gaps=settings.gaps)
+    X = features.frame[features.model_columns]
+    finder = settings.finder().fit(X)
+    clusters = finder.pipeline_.named_steps["cluster"].predict(
+        finder.pipeline_.named_steps["features"].transform(X).to_numpy()
+    )
+    personas = [finder.persona_of_cluster_[int(c)] for c in clusters]
+    return pd.Series(personas, index=X.index, name="persona").astype("int32")
+
+
+def test_persona_assignment_in_the_engine(sample):
+    """The stored model's rule assigns every customer on Spark as on DuckDB, and as
+    scikit-learn predicts."""
+    duck, spark = sample
+    store = duck.store  # type: ignore[attr-defined]
+    rule = AssignmentRule.from_json(stored_rule(store, latest_model_id(store) or 0) or {})
+    expected, got = _assigned(duck, rule), _assigned(spark, rule)
+    assert len(expected) == 2400
+    same(expected, got, sort=["customer_id"])
+    predicted = _predicted(duck, PersonaSettings(k=3, bootstraps=2))
+    assert expected.set_index("customer_id")["persona"].loc[predicted.index].equals(predicted)
+
+
+def test_personas_fitted_on_spark_are_written_into_the_lake(tmp_path, spark_master):
+    """Fitted on Spark on a seeded sample (80 of 120 customers): the store keeps the model,
+    the lake the assignments of all 120 that Spark computed (as DuckDB computes them by the
+    stored rule); a sync keeps them and erases a customer."""
+    store = Store.open(Settings(min_customers=5), tmp_path / "cx.duckdb")
+    source = tmp_path / "hostile.csv"
+    source.write_text(hostile_csv(customers=120, seed=3))
+    ingest_file(store, source)
+    duck, spark = _engines(store, tmp_path / "lake", spark_master)
+    model = discover(store, PersonaSettings(k=3, bootstraps=2, fit_customers=80), engine=spark)
+    assert int(store.query_df("SELECT count(*) AS n FROM persona_assignments")["n"][0]) == 0
+    assert "seeded sample of 80 of the 120 customers" in model.explanation
+    sync_lake(store, tmp_path / "lake")  # the model's row and names reach the lake
+    with spark.ibis() as backend:
+        written = latest_assignments(backend).to_pandas()
+    rule = AssignmentRule.from_json(stored_rule(store, model.model_id) or {})
+    expected = _assigned(duck, rule)
+    same(expected, written[["customer_id", "persona"]], sort=["customer_id"])
+    sizes = written["persona"].value_counts()
+    assert [p["size"] for p in model.profiles] == [int(sizes.get(p, 0)) for p in (1, 2, 3)]
+    assert sum(p["size"] for p in model.profiles) == 120
+    # a synced copy of the same model's assignments (here a stray one) is not read
+    with store.transaction() as con:
+        con.execute("INSERT INTO persona_assignments VALUES (?, 'C0000', 3), (?, 'nobody', 1)",
+                    [model.model_id, model.model_id])  # fmt: skip
+    sync_lake(store, tmp_path / "lake")
+    with spark.ibis() as backend:
+        preferred = latest_assignments(backend).to_pandas()
+    same(written, preferred, sort=["customer_id"])
+    erased = str(written["customer_id"].iloc[0])
+    erase_customer(store, erased)
+    sync_lake(store, tmp_path / "lake")
+    with spark.ibis() as backend:
+        after = latest_assignments(backend).to_pandas()
+    assert len(after) == 119 and erased not in set(after["customer_id"])
+    for parquet in (tmp_path / "lake" / ENGINE_ASSIGNMENTS).rglob("*.parquet"):
+        assert erased.encode() not in parquet.read_bytes()
+
+
+def _heatmap_page(monkeypatch, engine: str) -> tuple[dict[str, str], pd.DataFrame]:
+    from cxdata.app import data
+
+    monkeypatch.setenv("CXDATA_ENGINE", engine)
+    at = start_app("app_pages/heatmaps.py")
+    assert data.engine().name == engine  # type: ignore[attr-defined]
+    metrics = {m.label: f"{m.value} {m.proto.delta}" for m in at.metric}
+    return metrics, chart_data(at, 0)
+
+
+def test_the_app_reads_through_spark(sample, monkeypatch):
+    """With CXDATA_ENGINE=spark and a lake the heatmap page's numbers are DuckDB's."""
+    duck, spark = sample
+    monkeypatch.setenv("CXDATA_DB", str(duck.store.path))  # type: ignore[attr-defined]
+    monkeypatch.setenv("CXDATA_LAKE", spark.lake)  # type: ignore[attr-defined]
+    monkeypatch.setenv("CXDATA_SPARK_MASTER", spark.master)  # type: ignore[attr-defined]
+    monkeypatch.chdir(ROOT)
+    on_spark, cells_spark = _heatmap_page(monkeypatch, "spark")
+    on_duckdb, cells_duckdb = _heatmap_page(monkeypatch, "duckdb")
+    assert on_spark == on_duckdb
+    assert on_spark["Customers"].startswith("2,400") and len(on_spark) >= 4
+    assert len(cells_spark) == 6 * 3  # six stages x the sample model's three personas
+    keys = ["stage", "row"]
+    same(cells_duckdb.sort_values(keys), cells_spark.sort_values(keys))
 
 
 def test_spark_blocks_leave_no_view_behind(sample):

@@ -2,19 +2,21 @@
 of customers, one test and one interval per row from the same procedure, and a correction
 over every row compared.
 
-Scores per customer and cell come from the engine; the statistics run on that small table
-with scipy.stats: Welch's t-test (`ttest_ind(equal_var=False)`) gives each row's p-value and,
-from the same t statistic and degrees of freedom, its intervals (`confidence_interval`);
-Benjamini-Hochberg q-values select the rows (`false_discovery_control`); the reported
-intervals are the false-coverage-rate-adjusted intervals of Benjamini and Yekutieli (2005).
-See METHOD.
+Scores per customer and cell are computed in the engine and counted there: what crosses to
+Python is one row per cell, side and distinct score with its number of customers
+(`cell_counts`; graded scores take a few dozen values per cell, however many customers
+there are), from which every statistic is exact: Welch's t-test (means and variances of the
+counted scores; p-value and intervals from the same t statistic and Welch-Satterthwaite
+degrees of freedom), the delight and disappointment shares, and Cliff's delta (from the
+counts of each score on each side). Benjamini-Hochberg q-values select the rows
+(`scipy.stats.false_discovery_control`); the reported intervals are the
+false-coverage-rate-adjusted intervals of Benjamini and Yekutieli (2005). See METHOD.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -155,32 +157,64 @@ class _Membership:
         return ibis.or_(*[k & ~i for k, i in zip(self.known, self.inside, strict=True)])
 
 
-def customer_cells(
-    engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
-) -> pd.DataFrame:
-    """One row per customer and cell: customer_id, stage (and touchpoint), score, side:
-    "a", "b", or "unknown" for a customer on neither side because a value that decides
-    membership is unknown (counted as n_unknown, never compared)."""
+def _sided_cells(
+    engine: Engine,
+    backend: ibis.BaseBackend,
+    a: Segment,
+    b: Segment,
+    level: str,
+    filters: Filters,
+) -> ir.Table:
+    """The per-customer cells with their side, as an expression (see `customer_cells`)."""
     if level not in LEVELS:
         raise FilterError(f'--by is "stage" or "touchpoint", not "{level}"')
     if a.rest:
         raise FilterError('segment A cannot be "rest"; name its conditions')
     by = [] if level == "stage" else ["touchpoint"]
+    cells = cell_scores(backend, by, filters, double_coded(engine)).select(
+        "customer_id", "stage", *by, "score"
+    )
+    in_a = _Membership(backend, a, cells.customer_id)
+    is_a, not_a = in_a.member(), in_a.known_outside()
+    if b.rest:
+        is_b = ~is_a if b.include_unknown else not_a
+        undecided = ~is_a & ~not_a
+    else:
+        in_b = _Membership(backend, b, cells.customer_id)
+        is_b = in_b.member() & ~is_a
+        undecided = ~is_a & ~in_b.member() & (~not_a | ~in_b.known_outside())
+    side = ibis.cases((is_a, "a"), (is_b, "b"), (undecided, "unknown"), else_=None)
+    return cells.mutate(side=side).filter(side.notnull())
+
+
+def customer_cells(
+    engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """One row per customer and cell: customer_id, stage (and touchpoint), score, side:
+    "a", "b", or "unknown" for a customer on neither side because a value that decides
+    membership is unknown (counted as n_unknown, never compared). One row per customer:
+    for a look at the data; `compare` reads `cell_counts` instead."""
     with engine.ibis() as backend:
-        cells = cell_scores(backend, by, filters, double_coded(engine)).select(
-            "customer_id", "stage", *by, "score"
-        )
-        in_a = _Membership(backend, a, cells.customer_id)
-        is_a, not_a = in_a.member(), in_a.known_outside()
-        if b.rest:
-            is_b = ~is_a if b.include_unknown else not_a
-            undecided = ~is_a & ~not_a
-        else:
-            in_b = _Membership(backend, b, cells.customer_id)
-            is_b = in_b.member() & ~is_a
-            undecided = ~is_a & ~in_b.member() & (~not_a | ~in_b.known_outside())
-        side = ibis.cases((is_a, "a"), (is_b, "b"), (undecided, "unknown"), else_=None)
-        df = cells.mutate(side=side).filter(side.notnull()).to_pandas()
+        return _sided_cells(engine, backend, a, b, level, filters).to_pandas()
+
+
+def cell_counts(
+    engine: Engine, a: Segment, b: Segment, level: str = "stage", filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """`customer_cells` counted in the engine: stage (and touchpoint), side, score and
+    `customers`, the number of customers with that score there; attrs["n_unknown"]: the
+    distinct customers of unknown side. One row per cell, side and distinct score crosses
+    to Python, never one per customer."""
+    with engine.ibis() as backend:
+        cells = _sided_cells(engine, backend, a, b, level, filters)
+        keys = ["stage", *([] if level == "stage" else ["touchpoint"])]
+        counts = cells.group_by([*keys, "side", "score"]).aggregate(customers=cells.count())
+        df = counts.to_pandas()
+        unknown = 0
+        if (df["side"] == "unknown").any():  # a second read only when there are some
+            undecided = cells.filter(cells.side == "unknown").customer_id.nunique()
+            unknown = int(undecided.to_pandas() or 0)
+        df.attrs["n_unknown"] = unknown
     return df
 
 
@@ -190,7 +224,9 @@ def compare_cells(
     min_customers: int = 30,
     order: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The comparison table from per-customer cell scores (pure: testable by simulation).
+    """The comparison table from cell scores (pure: testable by simulation): one row per
+    customer (stage, touchpoint, score, side), or their counts (`cell_counts`: a
+    `customers` column), which give the same statistics.
 
     One procedure per row (Welch's t-test: p-value and intervals from the same statistic),
     Benjamini-Hochberg over the m tested rows (R selected at q = FDR_LEVEL), and every tested
@@ -202,23 +238,25 @@ def compare_cells(
     when p <= R * q / m (step-up property) and Welch's (1 - a) interval excludes 0 exactly
     when p < a; the two could only part on a p-value equal to R * q / m to the last bit.
     """
+    counts = _counted(cells, level)
     rows: list[dict[str, object]] = []
-    samples: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # row -> (A, B) of a tested row
+    samples: dict[int, tuple[_Side, _Side]] = {}  # row -> (A, B) of a tested row
     # A touchpoint met in two stages is two cells (one row each), never one mixed row.
     keys = [level] if level == "stage" else [level, "stage"]
-    for key, group in cells.groupby(keys, sort=False, dropna=False):
-        side, scores = group["side"].to_numpy(), group["score"].to_numpy(float)
-        a, b = scores[side == "a"], scores[side == "b"]
+    for key, group in counts.groupby(keys, sort=False, dropna=False):
+        side = group["side"].to_numpy()
+        a, b = _Side.of(group[side == "a"]), _Side.of(group[side == "b"])
         row: dict[str, object] = dict(zip(keys, key, strict=True))
-        row |= {"n_a": len(a), "n_b": len(b), "n_unknown": int(np.sum(side == "unknown"))}
-        row |= {"mean_a": _mean(a), "mean_b": _mean(b)}
+        unknown = int(group.loc[side == "unknown", "customers"].sum())
+        row |= {"n_a": a.n, "n_b": b.n, "n_unknown": unknown}
+        row |= {"mean_a": a.mean, "mean_b": b.mean}
         row["diff"] = row["mean_a"] - row["mean_b"]  # type: ignore[operator]
         for name, sign in (("delight", 1), ("disappointment", -1)):
-            share_a, share_b = _mean(sign * a > 0), _mean(sign * b > 0)
+            share_a, share_b = a.share(sign), b.share(sign)
             row |= {f"{name}_a": share_a, f"{name}_b": share_b,
                     f"{name}_diff": share_a - share_b}  # fmt: skip
         # Welch needs a variance on each side: at least two customers, whatever the setting.
-        row["tested"] = min(len(a), len(b)) >= max(min_customers, 2)
+        row["tested"] = min(a.n, b.n) >= max(min_customers, 2)
         if row["tested"]:
             samples[len(rows)] = (a, b)
         rows.append(row)
@@ -239,8 +277,60 @@ def compare_cells(
         df = df[(df["n_a"] + df["n_b"]) > 0]
     df["significant"] = (df["ci_low"] > 0) | (df["ci_high"] < 0)
     df = in_journey_order(df, order or [], [level]) if len(df) else df.reset_index(drop=True)
-    df.attrs["n_unknown"] = unknown_customers(cells, level)
+    counted = "customers" in cells.columns
+    df.attrs["n_unknown"] = (
+        int(cells.attrs.get("n_unknown", 0)) if counted else unknown_customers(cells, level)
+    )
     return df
+
+
+def _counted(cells: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Cells as counts (stage, touchpoint, side, score, customers): as `cell_counts` gives
+    them, or counted here from one row per customer."""
+    if "customers" in cells.columns:
+        return cells
+    keys = ["stage", *(["touchpoint"] if level == "touchpoint" else [])]
+    grouped = cells.groupby([*keys, "side", "score"], sort=False, dropna=False)
+    return grouped.size().rename("customers").reset_index()
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of one cell: its distinct scores and how many customers have each."""
+
+    values: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _Side:
+        values = rows["score"].to_numpy(float)
+        counts = rows["customers"].to_numpy(float)
+        order = np.argsort(values, kind="stable")
+        return cls(values[order], counts[order])
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def mean(self) -> float:
+        return float(self.values @ self.counts / self.counts.sum()) if self.n else float("nan")
+
+    @property
+    def var(self) -> float:
+        """The sample variance (ddof 1, two passes, as numpy's)."""
+        deviation = self.values - self.mean
+        return float((deviation * deviation) @ self.counts / (self.n - 1))
+
+    @property
+    def varies(self) -> bool:
+        return bool(len(self.values) and np.ptp(self.values[self.counts > 0]) > 0)
+
+    def share(self, sign: int) -> float:
+        """The share of customers above 0 (sign 1) or below it (-1)."""
+        if not self.n:
+            return float("nan")
+        return float(self.counts[sign * self.values > 0].sum() / self.n)
 
 
 def unknown_customers(cells: pd.DataFrame, level: str = "stage") -> int:
@@ -261,45 +351,44 @@ def adjusted_level(selected: int, tested: int, q: float = FDR_LEVEL) -> float:
 
 
 class _Welch:
-    """Welch's t-tests of mean(A) - mean(B), one per pair: p-values and intervals from the
-    same scipy result (rows with equal sizes go to scipy together, as one 2-D call)."""
+    """Welch's t-tests of mean(A) - mean(B), one per pair of sides: p-values and intervals
+    from the same t statistics and Welch-Satterthwaite degrees of freedom."""
 
-    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        self.diff = np.array([np.mean(a) - np.mean(b) for a, b in pairs])
+    def __init__(self, pairs: list[tuple[_Side, _Side]]) -> None:
+        self.diff = np.array([a.mean - b.mean for a, b in pairs])
         # No variation on either side: the statistic is +-inf (0/0 when the means agree),
         # and the procedure's limit is a point interval at the difference with p = 0 (or 1).
         self.p_value = np.where(self.diff != 0, 0.0, 1.0)
-        by_size: dict[tuple[int, int], list[int]] = {}
-        for i, (a, b) in enumerate(pairs):
-            if np.ptp(a) or np.ptp(b):
-                by_size.setdefault((len(a), len(b)), []).append(i)
-        self._results: list[tuple[list[int], Any]] = []
-        for rows in by_size.values():
-            a = np.stack([pairs[i][0] for i in rows])
-            b = np.stack([pairs[i][1] for i in rows])
-            result = stats.ttest_ind(a, b, axis=1, equal_var=False)
-            self.p_value[rows] = result.pvalue
-            self._results.append((rows, result))
+        self._rows = [i for i, (a, b) in enumerate(pairs) if a.varies or b.varies]
+        va = np.array([pairs[i][0].var / pairs[i][0].n for i in self._rows])
+        vb = np.array([pairs[i][1].var / pairs[i][1].n for i in self._rows])
+        na = np.array([pairs[i][0].n for i in self._rows], dtype=float)
+        nb = np.array([pairs[i][1].n for i in self._rows], dtype=float)
+        self._se = np.sqrt(va + vb)
+        self._df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+        if self._rows:
+            t = self.diff[self._rows] / self._se
+            self.p_value[self._rows] = 2 * stats.t.sf(np.abs(t), self._df)
 
     def intervals(self, level: float) -> np.ndarray:
         """(low, high) per pair at `level`, from the same t statistics and degrees of freedom."""
         out = np.column_stack([self.diff, self.diff])
-        for rows, result in self._results:
-            ci = result.confidence_interval(level)
-            out[rows, 0], out[rows, 1] = ci.low, ci.high
+        if self._rows:
+            half = stats.t.ppf(0.5 + level / 2, self._df) * self._se
+            out[self._rows, 0] = self.diff[self._rows] - half
+            out[self._rows, 1] = self.diff[self._rows] + half
         return out
 
 
-def _cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
+def _cliffs_delta(a: _Side, b: _Side) -> float:
     """Share of (A, B) customer pairs where A scores higher minus the share where B does
-    (the rank-biserial correlation of Mann-Whitney U, from mid-ranks); descriptive only."""
-    ranks = stats.rankdata(np.concatenate([a, b]))
-    u = float(ranks[: len(a)].sum()) - len(a) * (len(a) + 1) / 2
-    return 2 * u / (len(a) * len(b)) - 1
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")
+    (the rank-biserial correlation of Mann-Whitney U), from the counts of each score;
+    descriptive only."""
+    below = np.concatenate([[0.0], np.cumsum(b.counts)])  # B customers below each B value
+    lower = below[np.searchsorted(b.values, a.values, side="left")]
+    upto = below[np.searchsorted(b.values, a.values, side="right")]
+    u = float(a.counts @ (lower + (upto - lower) / 2))  # a tie counts half
+    return 2 * u / (a.n * b.n) - 1
 
 
 def compare(
@@ -311,7 +400,7 @@ def compare(
     (Benjamini-Hochberg over all tested rows) and significant (the adjusted interval excludes
     0); rows with fewer than `min_customers` on a side are listed with tested = False.
     See METHOD."""
-    cells = customer_cells(engine, a, b, level, filters)
+    cells = cell_counts(engine, a, b, level, filters)
     order = engine.stage_order(cells["stage"].unique())
     return compare_cells(cells, level, engine.settings.min_customers, order)
 

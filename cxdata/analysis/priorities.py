@@ -1,8 +1,13 @@
 """Priorities from data: importance against performance, and the moments of truth.
 
 Per customer and stage (or touchpoint) the cell score is computed in the engine, exactly as
-in cxdata.scoring (sum of the customer's interaction scores there, within the filters); only
-that customers x cells table, joined to the customer's outcome, comes to pandas.
+in cxdata.scoring (sum of the customer's interaction scores there, within the filters), and
+joined to the customer's outcome. What comes to pandas (`customer_cells`) is per group: the
+customers counted per cell, score and outcome value (performance, n, Spearman's ρ and the
+moments of truth are exact from those counts); only the relative weights' bootstrap needs
+one row per customer, and it gets the customers with a known outcome, all of them up to
+`sampling.MAX_DRIVER_CUSTOMERS` (50,000), beyond that a seeded sample of that many (the method
+sentence says so).
 
 Definitions (shown in the app):
 - **performance**: the mean customer score in the stage or touchpoint (as on the heatmaps);
@@ -39,7 +44,6 @@ Definitions (shown in the app):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +57,7 @@ from cxdata.analysis.drivers import MISSING, RESAMPLES, key_drivers
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.outcomes import SUMMARY_FIELDS, answer_summary, kind_from_summary
+from cxdata.analysis.sampling import MAX_DRIVER_CUSTOMERS, seeded_sample
 from cxdata.analysis.scoring import cell_scores
 from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
@@ -67,6 +72,12 @@ IMPORTANCE_METHOD = (
     "clear a random reference item is not shown to matter."
 )
 """The one-sentence statement of the method (formatted per result, in attrs["method"])."""
+SAMPLE_NOTE = (
+    " The weights were fitted on a seeded sample of {n:,} of the {total:,} customers with "
+    "an outcome (at most 50,000 are used); performance, n, correlation and the moments of "
+    "truth count every customer."
+)
+"""Added to the method sentence when the relative weights saw a sample."""
 SPLITS = ("mean", "median")
 MOMENT_METHOD = (
     "risk of the bad outcome when disappointed there (score < 0) minus the risk otherwise, "
@@ -163,15 +174,50 @@ def _outcome(
     )
 
 
+@dataclass
+class CustomerCells:
+    """What crosses from the engine for priorities and moments of truth.
+
+    `counts`: per cell (stage, touchpoint), score and outcome `y` (NaN: unknown), the number
+    of `customers`; `sample`: one row per customer and cell (customer_id, stage, touchpoint,
+    score, y) of the customers with a known outcome, all of them or a seeded sample of
+    `limit`; `with_outcome`: how many customers have a known outcome in all."""
+
+    counts: pd.DataFrame
+    sample: pd.DataFrame
+    with_outcome: int
+    limit: int = MAX_DRIVER_CUSTOMERS
+
+    @property
+    def sampled(self) -> int | None:
+        """The customers in the sample when it is one (fewer than `with_outcome`), else None."""
+        n = int(self.sample["customer_id"].nunique()) if len(self.sample) else 0
+        return n if n < self.with_outcome else None
+
+    def stages(self) -> list[str]:
+        return [str(s) for s in self.counts["stage"].unique()]
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame, keys: list[str]) -> CustomerCells:
+        """From one row per customer and cell (customer_id, keys, score, y)."""
+        grouped = cells.groupby([*keys, "score", "y"], sort=False, dropna=False)
+        counts = grouped.size().rename("customers").reset_index()
+        known = cells.dropna(subset=["y"])
+        return cls(counts, known, int(known["customer_id"].nunique()))
+
+
 def customer_cells(
     engine: Engine,
     outcome: str,
     positive: str | None = None,
     level: Level = "stage",
     filters: Filters = NO_FILTERS,
-) -> tuple[pd.DataFrame, Outcome]:
-    """One row per customer and stage (or stage and touchpoint) observed within the filters:
-    the cell score and the customer's outcome `y` (missing when unknown)."""
+    limit: int = MAX_DRIVER_CUSTOMERS,
+) -> tuple[CustomerCells, Outcome]:
+    """The customers' cell scores (stage, or stage and touchpoint, observed within the
+    filters) with their outcome `y`, read once for priorities and moments of truth: counted
+    per cell, score and outcome in the engine, and per customer only for the customers with
+    a known outcome, at most `limit` of them (a seeded sample beyond)."""
     if level not in LEVELS:
         raise FilterError(f'unknown level "{level}"; choose from: {", ".join(LEVELS)}')
     keys = ["stage"] if level == "stage" else ["stage", "touchpoint"]
@@ -181,20 +227,41 @@ def customer_cells(
         if level == "touchpoint":
             cells = cells.filter(cells.touchpoint.notnull())
         joined = cells.left_join(answers, cells.customer_id == answers.customer_id)
-        df = joined.select(*[cells[c] for c in ["customer_id", *keys, "score"]], answers.y)
-        return df.to_pandas(), spec
+        rows = joined.select(*[cells[c] for c in ["customer_id", *keys, "score"]], answers.y)
+        counts = rows.group_by([*keys, "score", "y"]).aggregate(customers=rows.count())
+        known = rows.filter(rows.y.notnull())
+        customers = known.select("customer_id").distinct()
+        with_outcome = int(customers.count().to_pandas())
+        if with_outcome > limit:
+            chosen = seeded_sample(customers, limit)
+            known = known.semi_join(chosen, known.customer_id == chosen.customer_id)
+        return CustomerCells(counts.to_pandas(), known.to_pandas(), with_outcome, limit), spec
 
 
-def _spearman(x: pd.Series, y: pd.Series) -> float:
-    if len(x) < _MIN_PAIRS:
+def _weighted_spearman(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Spearman's ρ of customers counted by value pair (x, y, how many): the Pearson
+    correlation of their mid-ranks, as scipy.stats.spearmanr on one row per customer."""
+    if w.sum() < _MIN_PAIRS:
         return float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        return float(stats.spearmanr(x, y).statistic)
+    rx, ry = _midranks(x, w), _midranks(y, w)
+    dx, dy = rx - rx @ w / w.sum(), ry - ry @ w / w.sum()
+    vx, vy = (dx * dx) @ w, (dy * dy) @ w
+    if not (vx > 0 and vy > 0):  # constant input: no correlation (scipy warns and says nan)
+        return float("nan")
+    return float((dx * dy) @ w / np.sqrt(vx * vy))
+
+
+def _midranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each value's mid-rank among customers counted by `weights` (ties share the mean
+    rank)."""
+    distinct, where = np.unique(values, return_inverse=True)
+    per_value = np.bincount(where, weights=weights, minlength=len(distinct))
+    below = np.cumsum(per_value) - per_value
+    return (below + (per_value + 1) / 2)[where]
 
 
 def importance_performance(
-    cells: pd.DataFrame,
+    cells: CustomerCells | pd.DataFrame,
     keys: list[str],
     logistic: bool = False,
     resamples: int = RESAMPLES,
@@ -202,14 +269,21 @@ def importance_performance(
 ) -> pd.DataFrame:
     """Per cell: performance (mean cell score), n, importance (relative weight) with its
     bootstrap interval and verdict, correlation (Spearman with `y`), n_outcome. `attrs`:
-    the model's r2, the share of the 'not rated' indicators and of the reference item."""
+    the model's r2, the share of the 'not rated' indicators and of the reference item, and
+    `sample` (customers) when the weights were fitted on a sample. `cells`: as
+    `customer_cells` reads them, or one row per customer and cell."""
+    if isinstance(cells, pd.DataFrame):
+        cells = CustomerCells.of(cells, keys)
     rows = []
-    for key, group in cells.groupby(keys, sort=False):
-        both = group.dropna(subset=["y"])
-        rows.append((*_key(key), group["score"].mean(), len(group),
-                     _spearman(both["score"], both["y"]), len(both)))  # fmt: skip
+    for key, group in cells.counts.groupby(keys, sort=False, dropna=False):
+        w = group["customers"].to_numpy(float)
+        score, y = group["score"].to_numpy(float), group["y"].to_numpy(float)
+        both = ~np.isnan(y)
+        rows.append((*_key(key), float(score @ w / w.sum()), int(w.sum()),
+                     _weighted_spearman(score[both], y[both], w[both]),
+                     int(w[both].sum())))  # fmt: skip
     table = pd.DataFrame(rows, columns=[*keys, "performance", "n", "correlation", "n_outcome"])
-    known = cells.dropna(subset=["y"])
+    known = cells.sample
     wide = known.pivot_table(index="customer_id", columns=keys, values="score", aggfunc="mean")
     usable = [c for c in wide.columns if wide[c].notna().sum() >= _MIN_PAIRS and wide[c].std() > 0]
     outcome = known.groupby("customer_id")["y"].first().reindex(wide.index)
@@ -217,7 +291,8 @@ def importance_performance(
                    "vs_reference_ci_low", "vs_reference_ci_high"):  # fmt: skip
         table[column] = np.nan
     table["shown_to_matter"] = False
-    table.attrs |= {"r2": np.nan, "pattern_weight": np.nan, "reference_weight": np.nan}
+    table.attrs |= {"r2": np.nan, "pattern_weight": np.nan, "reference_weight": np.nan,
+                    "sample": cells.sampled, "with_outcome": cells.with_outcome}  # fmt: skip
     if not usable or len(wide) < len(usable) + _MIN_PAIRS or outcome.nunique() < 2:
         return table
     found = key_drivers(wide[usable], outcome, logistic, resamples, seed)
@@ -297,21 +372,23 @@ def priorities(
     performance_threshold: float | None = None,
     split: str = "mean",
     resamples: int = RESAMPLES,
+    limit: int = MAX_DRIVER_CUSTOMERS,
 ) -> pd.DataFrame:
     """One row per stage (or touchpoint, with its stage), fix-first order: performance, n,
     importance (relative weight) with importance_ci_low/high, correlation (Spearman),
     n_outcome, shown_to_matter, method, quadrant, priority, rank, low_n. `attrs` holds the
-    method, the outcome, the model's R² and the thresholds used."""
-    cells, spec = customer_cells(engine, outcome, positive, level, filters)
+    method, the outcome, the model's R² and the thresholds used. The relative weights are
+    fitted on at most `limit` customers with a known outcome (see `customer_cells`)."""
+    cells, spec = customer_cells(engine, outcome, positive, level, filters, limit)
     return priorities_from_cells(
-        cells, spec, level, engine.stage_order(cells["stage"].unique()),
+        cells, spec, level, engine.stage_order(cells.stages()),
         engine.settings.min_customers,
         importance_threshold, performance_threshold, split, resamples,
     )  # fmt: skip
 
 
 def priorities_from_cells(
-    cells: pd.DataFrame,
+    cells: CustomerCells | pd.DataFrame,
     spec: Outcome,
     level: Level,
     stage_order: list[str],
@@ -345,6 +422,8 @@ def priorities_from_cells(
         value=fitted.get("r2", np.nan),
         resamples=resamples,
     )
+    if fitted.get("sample"):
+        sentence += SAMPLE_NOTE.format(n=fitted["sample"], total=fitted["with_outcome"])
     df.attrs |= {**fitted, "method": sentence, "missing": MISSING, "model": model,
                  "r2_name": r2, "outcome": spec.name, "level": level,
                  "scale": spec.scale}  # fmt: skip
@@ -387,20 +466,27 @@ def no_moments_reason(spec: Outcome) -> str | None:
 
 
 def moments_from_cells(
-    cells: pd.DataFrame, spec: Outcome, level: Level, top: int = 3
+    cells: CustomerCells | pd.DataFrame, spec: Outcome, level: Level, top: int = 3
 ) -> pd.DataFrame:
-    """`moments_of_truth` from the table `customer_cells` returned."""
+    """`moments_of_truth` from what `customer_cells` returned (or one row per customer and
+    cell): counts of customers, so every customer counts."""
     reason = no_moments_reason(spec)
     if reason:
         raise FilterError(reason)
-    cells = cells.dropna(subset=["y"])
-    cells["bad"] = cells["y"] <= 6 if spec.scale == "0-10" else cells["y"] < 0.5
-    cells["disappointed"] = cells["score"] < 0
     keys = ["stage"] if level == "stage" else ["touchpoint", "stage"]
+    if isinstance(cells, pd.DataFrame):
+        cells = CustomerCells.of(cells, keys)
+    known = cells.counts.dropna(subset=["y"])
+    known = known.assign(
+        bad=known["y"] <= 6 if spec.scale == "0-10" else known["y"] < 0.5,
+        disappointed=known["score"] < 0,
+    )
     rows = []
-    for key, g in cells.groupby(keys, sort=False):
+    for key, g in known.groupby(keys, sort=False):
         hit, rest = g[g["disappointed"]], g[~g["disappointed"]]
-        n1, n2, b1, b2 = len(hit), len(rest), int(hit["bad"].sum()), int(rest["bad"].sum())
+        n1, n2 = int(hit["customers"].sum()), int(rest["customers"].sum())
+        b1 = int(hit.loc[hit["bad"], "customers"].sum())
+        b2 = int(rest.loc[rest["bad"], "customers"].sum())
         low, high = newcombe(b1, n1, b2, n2) if n1 and n2 else (np.nan, np.nan)
         r1, r2 = (b1 / n1 if n1 else np.nan), (b2 / n2 if n2 else np.nan)
         rows.append((*_key(key), r1, r2, r1 - r2, low, high, n1, n2))

@@ -24,7 +24,7 @@ from cxdata.analysis.segments import latest_names
 from cxdata.app import actions
 from cxdata.app.auth import Principal
 from cxdata.config import APP_KEEP_OPEN_S, Settings
-from cxdata.engine import DuckDBEngine, Engine
+from cxdata.engine import DuckDBEngine, Engine, open_engine
 from cxdata.ingest import IngestError, IngestResult
 from cxdata.personas.models import latest_model_id
 from cxdata.sample.load import load_sample
@@ -52,9 +52,21 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner=False)
+def _engine_for(db_path: str, engine: str, lake: str, master: str) -> Engine:
+    """The engine the settings name, opened as the CLI opens it (`cxdata.engine.open_engine`):
+    the process's store itself (DuckDB), or Spark over the lake (`engine`, `lake`,
+    `spark_master`: CXDATA_ENGINE, CXDATA_LAKE, CXDATA_SPARK_MASTER). Writes (imports,
+    persona fits, the audit) go to the store either way; Spark sees them after the next
+    `cxdata lake sync`. A Spark engine that cannot start raises EngineError, which the
+    router shows as a message."""
+    settings = Settings.from_env(db_path=db_path, engine=engine, lake=lake, spark_master=master)
+    return open_engine(settings, lambda: _store(db_path))
+
+
 def _engine(db_path: str) -> Engine:
-    """Where the pages' analysis runs: the process's store itself (DuckDB)."""
-    return DuckDBEngine(_store(db_path))
+    """Where the pages' analysis runs (see `_engine_for`), one per process and settings."""
+    settings = Settings.from_env(db_path=db_path)
+    return _engine_for(db_path, settings.engine, settings.lake, settings.spark_master)
 
 
 def engine() -> Engine:
@@ -198,8 +210,13 @@ def persona_settings(model: PersonaModel) -> PersonaSettings:
 
 
 def refresh_version(s: Store) -> str:
-    """Read the data version once per run (the router does it); pages use `data_version`."""
-    version = _engine(str(s.path)).data_version()
+    """Read the data version once per run (the router does it); pages use `data_version`.
+    On Spark it is the lake's and the store's together: pages read both (models, batches
+    and the framework from the store, the analyses from the lake)."""
+    engine = _engine(str(s.path))
+    version = engine.data_version()
+    if not isinstance(engine, DuckDBEngine):
+        version = f"{DuckDBEngine(s).data_version()}+{version}"
     st.session_state["data_version"] = version
     return version
 
@@ -255,7 +272,7 @@ def _priority_results(
 
     e, by = _engine(db_path), cast("p.Level", level)  # customer_cells refuses other levels
     cells, spec = p.customer_cells(e, outcome, positive, by, filters)
-    order = e.stage_order(cells["stage"].unique())
+    order = e.stage_order(cells.stages())
     table = p.priorities_from_cells(cells, spec, by, order, e.settings.min_customers)
     reason = p.no_moments_reason(spec)
     moments = None if reason else p.moments_from_cells(cells, spec, by)

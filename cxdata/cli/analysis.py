@@ -17,6 +17,7 @@ from cxdata.cli.common import (
     print_table,
     where_option,
 )
+from cxdata.personas import MAX_FIT_CUSTOMERS
 
 COMPARE_METHOD = """\
 How this is computed: each row is tested with Welch's t-test, and its intervals come from
@@ -82,6 +83,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k-range", default="3-8", help="Range tried when --k auto (default 3-8)")
     p.add_argument("--method", choices=["kmeans", "gmm", "agglomerative"], default="kmeans")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--fit-customers",
+        type=int,
+        default=MAX_FIT_CUSTOMERS,
+        help=f"Fit on at most this many customers, a seeded sample (default "
+        f"{MAX_FIT_CUSTOMERS:,}); every customer is then assigned in the engine",
+    )
     p.add_argument(
         "--gaps",
         choices=["auto", "not_rated", "not_observed"],
@@ -176,9 +184,10 @@ def personas(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         return fail("--k is auto or a number >= 2; --k-range looks like 3-8")
-    settings = PersonaSettings(
-        k=k, k_range=(lo, hi), method=args.method, seed=args.seed, gaps=args.gaps
-    )
+    if args.fit_customers < 2:
+        return fail("--fit-customers is a number of customers >= 2")
+    settings = PersonaSettings(k=k, k_range=(lo, hi), method=args.method, seed=args.seed,
+                               gaps=args.gaps, fit_customers=args.fit_customers)  # fmt: skip
     engine = open_engine(args)
     store = engine.store if isinstance(engine, DuckDBEngine) else open_store(args)
     model = discover(store, settings, actor=os_user(), engine=engine)

@@ -2,10 +2,15 @@
 `cxdata lake sync` writes (`cxdata.store.lake`). One SparkSession per process and master;
 each `ibis()` block runs in a fresh child session (`newSession()`: same SparkContext, its own
 temporary views), so what a block registers -- the canonical tables' views and the memtables
-of filter values -- is dropped when it ends and never seen by another block."""
+of filter values -- is dropped when it ends and never seen by another block.
+
+Persona models fitted on Spark assign every customer in Spark and write the assignments into
+the lake (`write_persona_assignments`, `lake.ENGINE_ASSIGNMENTS`); `persona_assignments`
+reads a model's rows from there in preference to the synced copy of the store's table."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,10 +23,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from cxdata.engine.base import CANONICAL_TABLES, EngineError
-from cxdata.store.lake import MANIFEST, manifest_version
+from cxdata.store.lake import (
+    ENGINE_ASSIGNMENTS,
+    MANIFEST,
+    manifest_version,
+    publish_engine_assignments,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import ibis
+    import ibis.expr.types as ir
+    from ibis import BaseBackend
 
     from cxdata.config import Settings
 
@@ -162,9 +176,15 @@ class SparkEngine:
             root = self.session()
             prefix = f"cx_{abs(hash((self.lake, version))):x}_"
             views = {}
+            engine_written = bool(json.loads(self.manifest_text()).get(ENGINE_ASSIGNMENTS))
             for table in CANONICAL_TABLES:
                 reader = root.read.option("recursiveFileLookup", "true")
-                reader.parquet(self._path(table)).createOrReplaceGlobalTempView(prefix + table)
+                frame = reader.parquet(self._path(table))
+                if table == "persona_assignments" and engine_written:
+                    frame = _preferring_engine_assignments(
+                        root, frame, self._path(ENGINE_ASSIGNMENTS)
+                    )
+                frame.createOrReplaceGlobalTempView(prefix + table)
                 views[table] = f"global_temp.{prefix}{table}"
             if known is not None:
                 for old in known[1].values():
@@ -187,12 +207,48 @@ class SparkEngine:
         wanted = None if present is None else set(present)
         return known + [s for s in others if wanted is None or s in wanted]
 
+    def write_persona_assignments(
+        self, model_id: int, assignments: Callable[[BaseBackend], ir.Table]
+    ) -> int:
+        """Compute a model's assignments (`assignments(backend)`: customer_id, persona) in
+        Spark and write them into the lake as Parquet (Spark's own writer: nothing is
+        collected to the driver), under a hidden name renamed into place; returns the rows.
+        The lake must be a local folder, as `cxdata lake sync` writes it."""
+        import ibis as ibis_module
+
+        if not _is_local(self.lake):
+            raise EngineError(
+                f"Persona assignments are written into the lake, and {self.lake} is not a "
+                "local folder: fit on a lake folder this machine writes (cxdata lake sync)."
+            )
+
+        def write(folder: str) -> int:
+            with self.ibis() as backend:
+                table = assignments(backend)
+                rows = table.select(
+                    model_id=ibis_module.literal(int(model_id), type="int32"),
+                    customer_id=table.customer_id.cast("string"),
+                    persona=table.persona.cast("int32"),
+                )
+                backend.to_parquet(rows, folder)  # type: ignore[attr-defined]
+            return int(self.session().read.parquet(folder).count())
+
+        return publish_engine_assignments(_local_path(self.lake), model_id, write)
+
     def data_version(self) -> str:
         """Changes exactly when a sync changed the lake."""
         return "lake-" + manifest_version(self.manifest_text())
 
     def describe(self) -> str:
         return f"Spark ({self.master}) over the lake {self.lake}"
+
+
+def _preferring_engine_assignments(session: Any, synced: Any, path: str) -> Any:
+    """The synced assignments of the models an engine did not assign, and the
+    engine-written ones (`lake.ENGINE_ASSIGNMENTS`)."""
+    written = session.read.option("recursiveFileLookup", "true").parquet(path)
+    models = written.select("model_id").distinct()
+    return synced.join(models, "model_id", "left_anti").unionByName(written)
 
 
 def journey_order(backend: ibis.BaseBackend) -> tuple[list[str], list[str]]:

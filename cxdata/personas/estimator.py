@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from cxdata.errors import UsageError
+from cxdata.personas import MAX_FIT_CUSTOMERS
 from cxdata.personas.gaps import MAX_GAP_AMI, check_rule, gap_ami, gap_pattern
 from cxdata.personas.partial import filled, partial_kmeans
 
@@ -49,9 +50,12 @@ class PersonaSettings:
     sample_size: int = 5_000  # customers (seeded sample) for silhouette and stability
     attributes: tuple[str, ...] | None = None  # None: the default attributes
     gaps: str = "auto"  # what a missing stage means: a rule of gaps.GAP_RULES
+    fit_customers: int = MAX_FIT_CUSTOMERS  # at most this many customers fit the model
 
     def __post_init__(self) -> None:
         check_rule(self.gaps)
+        if self.fit_customers < 2:
+            raise PersonaSettingsError("fit_customers is the number of customers fitted: >= 2")
 
     def finder(self) -> PersonaFinder:
         return PersonaFinder(self.k, self.k_range, self.method, self.seed, self.bootstraps,

@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from cxdata.analysis.filters import NO_FILTERS, Filters, bound_values
-from cxdata.analysis.units import observation_count, observations
+from cxdata.analysis.sampling import seeded_sample
+from cxdata.analysis.units import counted_once, double_coded, observation_count, observations
 from cxdata.engine import Engine
 from cxdata.personas.gaps import NOT_OBSERVED, NOT_RATED, stage_gaps
 
@@ -62,6 +64,15 @@ class Features:
     groups: dict[str, list[str]]
     source: dict[str, tuple[str, str]]
     gaps: dict[str, str] = field(default_factory=dict)
+    customers: int | None = None
+    """All customers with features; more than the frame's rows when it is a sample."""
+    scaling: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Rated column -> (mean, sd) that standardised it for level and shape."""
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the frame holds a sample of the customers, not all of them."""
+        return self.customers is not None and self.customers > len(self.frame)
 
     @property
     def model_columns(self) -> list[str]:
@@ -73,71 +84,157 @@ class Features:
         return [s for s, rule in self.gaps.items() if rule == NOT_RATED]
 
 
-def customer_features(
-    engine: Engine,
-    attributes: list[str] | None = None,
-    filters: Filters = NO_FILTERS,
-    gaps: str = "auto",
-) -> Features:
-    """Stage scores and counts, channel shares (stages in journey order) and the chosen
-    attributes (default: `default_attributes`); for stages whose gaps mean "not rated"
-    (`gaps`: a rule of `gaps.GAP_RULES`), level and shape instead of scores and counts."""
-    attributes = default_attributes(engine) if attributes is None else attributes
-    with engine.ibis() as backend:
-        stages = _observed_stages(engine, backend)
-        meaning = _gap_meaning(backend, gaps)
-        obs = observations(engine, backend, filters)  # double-coded units count once
-        seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
-        channels = sorted(str(c) for c in seen["channel"])
+@dataclass(frozen=True)
+class FeaturePlan:
+    """What the per-customer feature table holds, decided once (stages in journey order,
+    what their gaps mean, channels, attributes by kind); `table` builds it on any backend,
+    so the same features can be read for the fit and computed again where customers are
+    assigned (inside the store's write transaction, or on Spark)."""
+
+    stages: tuple[str, ...]
+    kinds: dict[str, str]
+    channels: tuple[str, ...]
+    attributes: tuple[str, ...]
+    numeric_attrs: tuple[str, ...]
+    categorical: tuple[str, ...]
+    filters: Filters = NO_FILTERS
+    double_coded: bool = False
+
+    def rated(self) -> list[str]:
+        """The `score__` columns of stages whose gaps mean "not rated"."""
+        return [feature_name("score", s) for s in self.stages if self.kinds[s] == NOT_RATED]
+
+    def table(self, backend: ibis.BaseBackend) -> ir.Table:
+        """customer_id and the raw features (before level and shape) of every customer with
+        a (filtered) observation, as an Ibis expression: nothing is read yet."""
+        obs = self.filters.apply(backend)
+        obs = counted_once(obs) if self.double_coded else obs  # double-coded units once
         with_channel = obs.count(where=obs.channel.notnull())  # surveys have no channel
         metrics = {}
-        source: dict[str, tuple[str, str]] = {}
-        for stage in stages:
+        for stage in self.stages:
             in_stage = obs.stage == stage
-            source[feature_name("score", stage)] = ("score", stage)
-            if meaning.get(stage) == NOT_RATED:
+            if self.kinds[stage] == NOT_RATED:
                 # the mean rating; a double-coded unit's rows count as one (`units`)
                 count = observation_count(obs, in_stage)
                 metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage) / count
                 continue
             metrics[feature_name("score", stage)] = obs.score.sum(where=in_stage)
             metrics[feature_name("n", stage)] = observation_count(obs, in_stage)
-            source[feature_name("n", stage)] = ("n", stage)
-        for channel in channels:
+        for channel in self.channels:
             metrics[feature_name("channel", channel)] = (
                 obs.count(where=obs.channel == channel) / with_channel
             )
-            source[feature_name("channel", channel)] = ("channel", channel)
         wide = obs.group_by("customer_id").aggregate(**metrics)
-        df = wide.to_pandas().set_index("customer_id").sort_index()
+        names = self.attributes
+        if not names:
+            return wide
+        attrs = backend.table("customer_attributes")
+        wanted = bound_values(("name",), [(a,) for a in names]).name
+        chosen = attrs.filter((attrs.kind == "attribute") & attrs.name.isin(wanted))
+        values = {
+            feature_name("attr", name): (
+                chosen.number if name in self.numeric_attrs else chosen.value
+            ).min(where=chosen.name == name)  # the smallest when a customer has several
+            for name in names
+        }
+        per_customer = chosen.group_by("customer_id").aggregate(**values)
+        joined = wide.left_join(per_customer, wide.customer_id == per_customer.customer_id)
+        return joined.select(*wide.columns, *values)
+
+    def source(self) -> dict[str, tuple[str, str]]:
+        """Column -> (kind, stage/channel/attribute) of the raw features."""
+        source: dict[str, tuple[str, str]] = {}
+        for stage in self.stages:
+            source[feature_name("score", stage)] = ("score", stage)
+            if self.kinds[stage] != NOT_RATED:
+                source[feature_name("n", stage)] = ("n", stage)
+        for channel in self.channels:
+            source[feature_name("channel", channel)] = ("channel", channel)
+        return source
+
+
+def feature_plan(
+    engine: Engine,
+    attributes: list[str] | None = None,
+    filters: Filters = NO_FILTERS,
+    gaps: str = "auto",
+) -> FeaturePlan:
+    """The features `customer_features` computes (default attributes: `default_attributes`)."""
+    attributes = default_attributes(engine) if attributes is None else attributes
+    with engine.ibis() as backend:
+        stages = _observed_stages(engine, backend)
+        meaning = _gap_meaning(backend, gaps)
+        obs = observations(engine, backend, filters)
+        seen = obs.filter(obs.channel.notnull()).select("channel").distinct().to_pandas()
+        channels = sorted(str(c) for c in seen["channel"])
         numeric_attrs, categorical = _attribute_columns(backend, attributes)
-        if attributes:
-            values = _attribute_values(backend, attributes)
-    if attributes:
-        for name in attributes:
-            rows = values[values["name"] == name].set_index("customer_id")
-            column = "number" if name in numeric_attrs else "value"
-            df[feature_name("attr", name)] = rows[column].reindex(df.index)
-            source[feature_name("attr", name)] = ("attr", name)
     kinds = {s: meaning.get(s, NOT_OBSERVED) for s in stages}
-    rated = [feature_name("score", s) for s in stages if kinds[s] == NOT_RATED]
-    shape = level_and_shape(df, rated)
+    return FeaturePlan(tuple(stages), kinds, tuple(channels), tuple(attributes),
+                       tuple(numeric_attrs), tuple(categorical), filters,
+                       double_coded(engine))  # fmt: skip
+
+
+def customer_features(
+    engine: Engine,
+    attributes: list[str] | None = None,
+    filters: Filters = NO_FILTERS,
+    gaps: str = "auto",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    plan: FeaturePlan | None = None,
+) -> Features:
+    """Stage scores and counts, channel shares (stages in journey order) and the chosen
+    attributes (default: `default_attributes`); for stages whose gaps mean "not rated"
+    (`gaps`: a rule of `gaps.GAP_RULES`), level and shape instead of scores and counts.
+
+    With `limit`, at most that many customers are read: all of them when there are no
+    more, else a seeded sample drawn in the engine (`seeded_sample`); `customers` says how
+    many there are in all."""
+    plan = plan or feature_plan(engine, attributes, filters, gaps)
+    with engine.ibis() as backend:
+        wide = plan.table(backend)
+        read = wide if limit is None else seeded_sample(wide, limit + 1, seed)
+        df = read.to_pandas()
+        total = len(df)
+        if limit is not None and total > limit:
+            df = df.iloc[:limit]
+            total = int(wide.count().to_pandas())
+    df = df.set_index("customer_id").sort_index()
+    source = plan.source()
+    for name in plan.attributes:
+        source[feature_name("attr", name)] = ("attr", name)
+    rated = plan.rated()
+    scaling = rated_scaling(df, rated)
+    shape = level_and_shape(df, rated, scaling)
     for column in shape.columns:
         df[column] = shape[column]
         scored = column.replace("shape", "score", 1)
         source[column] = ("level", "") if column == "level" else ("shape", source[scored][1])
     numeric = [c for c in df.columns if c.split("__")[0] in ("score", "n", "channel")
                and c not in rated]  # fmt: skip
-    numeric += (["level"] if rated else []) + [feature_name("attr", n) for n in numeric_attrs]
+    numeric += (["level"] if rated else []) + [feature_name("attr", n) for n in plan.numeric_attrs]
     groups = {
         "numeric": numeric,
         "rated": [c for c in shape.columns if c != "level"],
-        "categorical": [feature_name("attr", n) for n in categorical],
+        "categorical": [feature_name("attr", n) for n in plan.categorical],
     }
-    return Features(df, groups, source, kinds)
+    return Features(df, groups, source, dict(plan.kinds), total, scaling)
 
 
-def level_and_shape(df: pd.DataFrame, rated: list[str]) -> pd.DataFrame:
+def rated_scaling(df: pd.DataFrame, rated: list[str]) -> dict[str, tuple[float, float]]:
+    """Per rated column, the mean and standard deviation (1 when 0 or unknown) that
+    standardise it for `level_and_shape`; kept with the model, so the engine standardises
+    every customer as the fitted ones were."""
+    scores = df[rated].astype(float)
+    sd = scores.std().replace(0.0, 1.0).fillna(1.0)
+    mean = scores.mean()
+    return {c: (float(mean[c]), float(sd[c])) for c in rated}
+
+
+def level_and_shape(
+    df: pd.DataFrame, rated: list[str], scaling: dict[str, tuple[float, float]] | None = None
+) -> pd.DataFrame:
     """`level` = the customer's mean standardised rating over the items they rated;
     `shape__Stage` = their standardised rating there minus their level (missing when not
     rated). Standardising per item first keeps a rarely rated, harshly judged item (Wi-Fi)
@@ -145,8 +242,12 @@ def level_and_shape(df: pd.DataFrame, rated: list[str]) -> pd.DataFrame:
     if not rated:
         return pd.DataFrame(index=df.index)
     scores = df[rated].astype(float)
-    sd = scores.std().replace(0.0, 1.0).fillna(1.0)
-    z = (scores - scores.mean()) / sd
+    if scaling is None:
+        sd = scores.std().replace(0.0, 1.0).fillna(1.0)
+        z = (scores - scores.mean()) / sd
+    else:
+        mean = pd.Series({c: scaling[c][0] for c in rated})
+        z = (scores - mean) / pd.Series({c: scaling[c][1] for c in rated})
     level = z.mean(axis=1)
     shape = z.sub(level, axis=0)
     shape.columns = [c.replace("score", "shape", 1) for c in rated]
@@ -166,19 +267,6 @@ def _observed_stages(engine: Engine, backend: ibis.BaseBackend) -> list[str]:
     obs = backend.table("observations")
     observed = set(obs.select("stage").distinct().to_pandas()["stage"].astype(str))
     return [s for s in engine.stage_order(observed) if s in observed]
-
-
-def _attribute_values(backend: ibis.BaseBackend, attributes: list[str]) -> pd.DataFrame:
-    """customer_id, name, value, number: one row per customer and chosen attribute (the
-    smallest value when a customer has several)."""
-    attrs = backend.table("customer_attributes")
-    names = bound_values(("name",), [(a,) for a in attributes])
-    chosen = attrs.filter((attrs.kind == "attribute") & attrs.name.isin(names.name))
-    return (
-        chosen.group_by(["customer_id", "name"])
-        .aggregate(value=chosen.value.min(), number=chosen.number.min())
-        .to_pandas()
-    )
 
 
 def _attribute_columns(

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cxdata.store import Store, StoreError
 from cxdata.store.audit import DEFAULT_ACTOR, record
+
+if TYPE_CHECKING:
+    import ibis
+    import ibis.expr.types as ir
+
+Assignments = pd.DataFrame | Callable[["ibis.BaseBackend"], "ir.Table"] | None
+"""What `save_model` stores as the model's assignments: a frame (customer_id, persona), an
+Ibis expression built on the store's backend (inserted in the engine: no customer table
+crosses to Python), or None when they are written elsewhere (the lake, on Spark)."""
 
 
 @dataclass
@@ -56,43 +66,102 @@ class FittedModel:
     diagnostics: pd.DataFrame
     explanation: str
     profiles: list[dict[str, Any]]
+    assignment: dict[str, Any] | None = None
+    """The rule that assigns a customer (`assign.AssignmentRule.to_json`); None for a
+    clusterer without one."""
+    customers: int | None = None
+    """How many customers were assigned (all of them, not only the fitted sample)."""
+    recount: bool = False
+    """The profiles' sizes are the fitted sample's: count the assignments instead."""
+
+
+def with_sizes(profiles: list[dict[str, Any]], sizes: dict[int, int]) -> list[dict[str, Any]]:
+    """The profiles with `size` and `share` of these persona sizes."""
+    total = sum(sizes.values()) or 1
+    return [
+        p
+        | {
+            "size": sizes.get(p["persona"], 0),
+            "share": round(sizes.get(p["persona"], 0) / total, 4),
+        }
+        for p in profiles
+    ]
 
 
 def save_model(
-    store: Store, fitted: FittedModel, customers: pd.DataFrame, *, actor: str = DEFAULT_ACTOR
+    store: Store, fitted: FittedModel, customers: Assignments, *, actor: str = DEFAULT_ACTOR
 ) -> PersonaModel:
-    """Store the model, its assignments (customer_id, persona) and names in one transaction,
-    with its audit row; return it as loaded back."""
+    """Store the model, its assignments (customer_id, persona; see `Assignments`) and names
+    in one transaction, with its audit row; return it as loaded back. The features column
+    keeps the feature groups and the assignment rule."""
     with store.transaction() as con:
-        row = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchone()
-        model_id = int(row[0]) if row else 1
+        # fetchall: a result left open would refuse the Ibis insert on this connection
+        rows = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM persona_models").fetchall()
+        model_id = int(rows[0][0]) if rows else 1
+        if isinstance(customers, pd.DataFrame):
+            con.register("cx_assignments", customers[["customer_id", "persona"]])
+            con.execute(
+                "INSERT INTO persona_assignments SELECT ?, customer_id, persona "
+                "FROM cx_assignments",
+                [model_id],
+            )
+            con.unregister("cx_assignments")
+        elif customers is not None:  # INSERT ... SELECT: computed and written by DuckDB
+            import ibis
+
+            backend = store.ibis_on(con)
+            table = customers(backend)
+            model = ibis.literal(model_id, type="int32")
+            backend.insert("persona_assignments",
+                           table.select(model_id=model, customer_id=table.customer_id,
+                                        persona=table.persona))  # fmt: skip
+        profiles = fitted.profiles
+        if fitted.recount:  # sizes of every customer assigned, not of the fitted sample
+            counted = con.execute(
+                "SELECT persona, count(*) FROM persona_assignments WHERE model_id = ? "
+                "GROUP BY persona",
+                [model_id],
+            ).fetchall()
+            profiles = with_sizes(profiles, {int(p): int(n) for p, n in counted})
         con.execute(
             "INSERT INTO persona_models VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
             [
                 model_id,
                 json.dumps(fitted.settings),
-                json.dumps(fitted.groups),
+                json.dumps({"groups": fitted.groups, "assignment": fitted.assignment}),
                 fitted.k,
                 fitted.diagnostics.to_json(orient="records"),
                 fitted.explanation,
-                json.dumps(fitted.profiles),
+                json.dumps(profiles),
                 fingerprint(store),
             ],
         )
-        con.register("cx_assignments", customers[["customer_id", "persona"]])
-        con.execute(
-            "INSERT INTO persona_assignments SELECT ?, customer_id, persona FROM cx_assignments",
-            [model_id],
-        )
-        con.unregister("cx_assignments")
         con.executemany(
             "INSERT INTO persona_names VALUES (?, ?, ?, ?)",
             [[model_id, p["persona"], p["name"], p["generated_name"]] for p in fitted.profiles],
         )
-        details = {"model_id": model_id, "k": fitted.k, "customers": len(customers)}
+        assigned = (
+            fitted.customers
+            if fitted.customers is not None
+            else len(customers)
+            if isinstance(customers, pd.DataFrame)
+            else 0
+        )
+        details = {"model_id": model_id, "k": fitted.k, "customers": assigned}
         method = fitted.settings.get("method")
         record(con, actor, "persona_fit", details | {"method": method})
     return load_model(store, model_id)
+
+
+def stored_rule(store: Store, model_id: int) -> dict[str, Any] | None:
+    """The model's assignment rule as stored (`assign.AssignmentRule.from_json` reads it);
+    None for models without one (agglomerative, or fitted before rules were kept)."""
+    rows = store.query_df("SELECT features FROM persona_models WHERE model_id = ?", [model_id])
+    if rows.empty:
+        raise StoreError(f"There is no persona model {model_id}.")
+    record_ = json.loads(rows["features"].iloc[0])
+    rule = record_.get("assignment") if "groups" in record_ else None
+    return None if rule is None else dict(rule)
 
 
 def latest_model_id(store: Store) -> int | None:

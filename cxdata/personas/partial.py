@@ -48,7 +48,9 @@ def partial_kmeans(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd iterations from `centres` with partial distances; returns (labels, centres).
     A centre's coordinate is the mean of its customers' observed values there (kept when
-    none of them has one); a centre left without customers stays where it was."""
+    none of them has one); a centre left without customers stays where it was. The labels
+    returned are always the nearest of the centres returned (as scikit-learn's final step),
+    so assigning by the centres (`assign`) gives them back."""
     centres = centres.astype(float).copy()
     labels = np.full(len(z), -1)
     mask = observed.astype(float)
@@ -66,4 +68,6 @@ def partial_kmeans(
             sums = values[members].sum(axis=0)
             given = counts > 0
             centres[k, given] = sums[given] / counts[given]
+    else:  # no convergence within max_iter: the labels of the last centres
+        labels = partial_distances(z, observed, centres).argmin(axis=1)
     return labels, centres

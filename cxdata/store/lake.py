@@ -7,7 +7,15 @@ Layout under the lake folder, one folder per table (CANONICAL_TABLES):
 - `persona_assignments/model_id-N/`: one folder per persona model;
 - every other table in `TABLE/all/`;
 - `TABLE/schema.parquet`: no rows, only the columns (an engine can read an empty table);
-- `cxdata-lake.json`: the manifest, a fingerprint (row count and content hash) per folder.
+- `cxdata-lake.json`: the manifest, a fingerprint (row count and content hash) per folder;
+- `persona_assignments_engine/model_id-N/`: persona assignments an engine wrote itself
+  (personas fitted on Spark: every customer is assigned in Spark and written here, never
+  collected; `publish_engine_assignments`). The store keeps the model (the system of
+  record), not these rows; the Spark engine reads a model's assignments from here in
+  preference to the synced copy. A sync keeps these folders, removes those of models the
+  store no longer has, and rewrites a folder without the customers the store no longer has
+  (erased, or their batches removed: the store's own rule), so an erased id is left in no
+  Parquet file here either.
 
 A sync writes only the folders whose fingerprint changed (a second run writes nothing),
 each to a hidden temporary name that is renamed into place (readers skip names that start
@@ -22,7 +30,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +61,8 @@ LAKE_TABLES = ("observations", "customer_attributes", "batches", "stages",
                "framework_interactions", "persona_models", "persona_assignments",
                "persona_names")  # fmt: skip
 """The engines' canonical tables (`cxdata.engine.CANONICAL_TABLES`; a test keeps them equal)."""
+ENGINE_ASSIGNMENTS = "persona_assignments_engine"
+"""The folder of persona assignments written by an engine, one `model_id-N` per model."""
 
 
 class LakeError(StoreError):
@@ -115,8 +125,77 @@ def sync_lake(store: Store, lake: Path | str) -> LakeSync:
                     new[table] = _sync_table(con, lake, table, old.get(table), result)
             finally:
                 con.execute("ROLLBACK")  # read only
-        _write_manifest(lake, {"format": FORMAT, "tables": new})
+        engine = _sync_engine_assignments(
+            store, lake, read_manifest(lake).get(ENGINE_ASSIGNMENTS, {}), result
+        )
+        _write_manifest(lake, {"format": FORMAT, "tables": new, ENGINE_ASSIGNMENTS: engine})
     return result
+
+
+def publish_engine_assignments(lake: Path, model_id: int, write: Callable[[str], int]) -> int:
+    """Put one model's assignments into the lake: `write(folder)` writes them as Parquet
+    files into the new folder `folder` (Spark: one file per partition) and returns the rows;
+    it is written under a hidden name, renamed into place and recorded in the manifest, so a
+    reader sees all of it or none. Returns the rows."""
+    folder = lake / ENGINE_ASSIGNMENTS
+    part = f"model_id-{int(model_id)}"
+    with _only_sync(lake):
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".tmp-{part}-{uuid.uuid4().hex}"
+        try:
+            rows = write(str(tmp))
+            _replace(folder, part, tmp)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        manifest = read_manifest(lake)
+        parts = dict(manifest.get(ENGINE_ASSIGNMENTS, {}))
+        parts[part] = f"{rows}:{uuid.uuid4().hex}"  # a new write is a new lake version
+        _write_manifest(lake, manifest | {ENGINE_ASSIGNMENTS: parts})
+    return rows
+
+
+def _sync_engine_assignments(
+    store: Store, lake: Path, known: dict[str, str], result: LakeSync
+) -> dict[str, str]:
+    """Keep the engine-written assignments of models the store has, without customers the
+    store no longer has (`delete_batch` and `erase_customer` drop theirs in the store)."""
+    folder = lake / ENGINE_ASSIGNMENTS
+    if not folder.is_dir():
+        return {}
+    kept: dict[str, str] = {}
+    with store.connect() as con:
+        models = {int(m) for (m,) in con.execute("SELECT model_id FROM persona_models").fetchall()}
+        for path in sorted(
+            p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+        ):
+            part = path.name
+            model = part.rsplit("-", 1)[-1]
+            if not model.isdigit() or int(model) not in models:
+                shutil.rmtree(path)
+                result.removed.append(f"{ENGINE_ASSIGNMENTS}/{part}")
+                continue
+            files = _literal(str(path / "*.parquet"))
+            present = "customer_id IN (SELECT customer_id FROM observations)"
+            row = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE NOT {present}) FROM read_parquet({files})"
+            ).fetchone()
+            total, gone = (int(row[0]), int(row[1])) if row else (0, 0)
+            if not gone and part in known:
+                kept[part] = known[part]
+                result.unchanged += 1
+                continue
+            tmp = folder / f".tmp-{part}-{uuid.uuid4().hex}"
+            tmp.mkdir()
+            try:
+                _copy(con, f"SELECT * FROM read_parquet({files}) WHERE {present}", tmp / DATA_FILE)
+                _replace(folder, part, tmp)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp)
+            kept[part] = f"{total - gone}:{uuid.uuid4().hex}"
+            result.written.append(f"{ENGINE_ASSIGNMENTS}/{part}")
+    return kept
 
 
 def _sync_table(
@@ -175,22 +254,31 @@ def _write_part(con: duckdb.DuckDBPyConnection, folder: Path, table: str, part: 
     tmp.mkdir()
     try:
         _copy(con, query, tmp / DATA_FILE)
-        target = folder / part
-        if target.exists():
-            old = folder / f".old-{part}-{uuid.uuid4().hex}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
+        _replace(folder, part, tmp)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
 
 
+def _replace(folder: Path, part: str, tmp: Path) -> None:
+    """Rename the written folder `tmp` to `folder/part`, the old one (if any) out of the way
+    first."""
+    target = folder / part
+    if target.exists():
+        old = folder / f".old-{part}-{uuid.uuid4().hex}"
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(target)
+
+
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    literal = "'" + str(path).replace("'", "''") + "'"
-    con.execute(f"COPY ({query}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY ({query}) TO {_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quoted(name: str) -> str:
