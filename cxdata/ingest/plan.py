@@ -44,8 +44,8 @@ def text(column: str | None) -> str:
 
 def number(expr: str) -> str:
     """Text to DOUBLE; a decimal comma (German exports) is accepted. The cast refuses
-    any comma, so the replace runs only where the plain cast failed (it costs ~15% of
-    a file's parse when run on every value)."""
+    any comma, so the replace runs only where the plain cast failed (on every value it
+    cost 0.19 CPU-s per 4M values, ~20% of parsing them)."""
     return f"coalesce(TRY_CAST({expr} AS DOUBLE), TRY_CAST(replace({expr}, ',', '.') AS DOUBLE))"
 
 
