@@ -13,11 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from cxdata.analysis import priorities as priorities_module
 from cxdata.analysis.filters import FilterError, Filters
+from cxdata.analysis.moments import moments_of_truth, newcombe
 from cxdata.analysis.priorities import (
     classify,
     customer_cells,
-    moments_of_truth,
-    newcombe,
     outcome_choices,
     priorities,
 )

@@ -10,11 +10,9 @@ import pytest
 from ibis.expr.types import Table
 
 from cxdata.analysis.compare import Segment, compare, compare_cells, customer_cells
+from cxdata.analysis.moments import moments_from_cells
 from cxdata.analysis.priorities import customer_cells as priority_cells
-from cxdata.analysis.priorities import (
-    moments_from_cells,
-    priorities_from_cells,
-)
+from cxdata.analysis.priorities import priorities_from_cells
 from cxdata.config import Settings
 from cxdata.sample.load import load_sample
 from cxdata.store import Store

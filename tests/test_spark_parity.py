@@ -20,9 +20,10 @@ import pytest
 from cxdata.analysis.agreement import agreement, observer_values
 from cxdata.analysis.compare import Segment, compare
 from cxdata.analysis.filters import Filters
+from cxdata.analysis.moments import moments_of_truth
 from cxdata.analysis.outcomes import outcome_kpis
 from cxdata.analysis.overview import filter_options, observation_counts
-from cxdata.analysis.priorities import moments_of_truth, priorities
+from cxdata.analysis.priorities import priorities
 from cxdata.analysis.scoring import (
     DERIVED_DIMENSIONS,
     OBSERVATION_DIMENSIONS,

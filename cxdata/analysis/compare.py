@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxdata.analysis.counted_stats import FDR_LEVEL, Side, Welch, adjusted_level, cliffs_delta
 from cxdata.analysis.filters import NO_FILTERS, FilterError, Filters
 from cxdata.analysis.order import in_journey_order
 from cxdata.analysis.scoring import attribute_names, cell_scores
@@ -32,7 +33,6 @@ from cxdata.analysis.units import double_coded
 from cxdata.engine import Engine
 
 LEVELS = ("stage", "touchpoint")
-FDR_LEVEL = 0.05  # Benjamini-Hochberg's q, and the false coverage rate of the intervals
 # Filled on tested rows only, in this order after the descriptive columns.
 _TEST_COLUMNS = ("ci_low", "ci_high", "ci_level", "ci95_low", "ci95_high", "effect_size",
                  "p_value", "q_value")  # fmt: skip
@@ -240,12 +240,12 @@ def compare_cells(
     """
     counts = _counted(cells, level)
     rows: list[dict[str, object]] = []
-    samples: dict[int, tuple[_Side, _Side]] = {}  # row -> (A, B) of a tested row
+    samples: dict[int, tuple[Side, Side]] = {}  # row -> (A, B) of a tested row
     # A touchpoint met in two stages is two cells (one row each), never one mixed row.
     keys = [level] if level == "stage" else [level, "stage"]
     for key, group in counts.groupby(keys, sort=False, dropna=False):
         side = group["side"].to_numpy()
-        a, b = _Side.of(group[side == "a"]), _Side.of(group[side == "b"])
+        a, b = Side.of(group[side == "a"]), Side.of(group[side == "b"])
         row: dict[str, object] = dict(zip(keys, key, strict=True))
         unknown = int(group.loc[side == "unknown", "customers"].sum())
         row |= {"n_a": a.n, "n_b": b.n, "n_unknown": unknown}
@@ -262,11 +262,11 @@ def compare_cells(
         rows.append(row)
     results = {column: np.full(len(rows), np.nan) for column in _TEST_COLUMNS}
     if samples:
-        index, welch = list(samples), _Welch(list(samples.values()))
+        index, welch = list(samples), Welch(list(samples.values()))
         q_values = stats.false_discovery_control(welch.p_value, method="bh")
         level_adjusted = adjusted_level(int(np.sum(q_values <= FDR_LEVEL)), len(index))
         adjusted, unadjusted = welch.intervals(level_adjusted), welch.intervals(0.95)
-        deltas = [_cliffs_delta(a, b) for a, b in samples.values()]
+        deltas = [cliffs_delta(a, b) for a, b in samples.values()]
         for column, values in (("ci_low", adjusted[:, 0]), ("ci_high", adjusted[:, 1]),
                                ("ci_level", level_adjusted), ("ci95_low", unadjusted[:, 0]),
                                ("ci95_high", unadjusted[:, 1]), ("effect_size", deltas),
@@ -294,45 +294,6 @@ def _counted(cells: pd.DataFrame, level: str) -> pd.DataFrame:
     return grouped.size().rename("customers").reset_index()
 
 
-@dataclass(frozen=True)
-class _Side:
-    """One side of one cell: its distinct scores and how many customers have each."""
-
-    values: np.ndarray
-    counts: np.ndarray
-
-    @classmethod
-    def of(cls, rows: pd.DataFrame) -> _Side:
-        values = rows["score"].to_numpy(float)
-        counts = rows["customers"].to_numpy(float)
-        order = np.argsort(values, kind="stable")
-        return cls(values[order], counts[order])
-
-    @property
-    def n(self) -> int:
-        return int(self.counts.sum())
-
-    @property
-    def mean(self) -> float:
-        return float(self.values @ self.counts / self.counts.sum()) if self.n else float("nan")
-
-    @property
-    def var(self) -> float:
-        """The sample variance (ddof 1, two passes, as numpy's)."""
-        deviation = self.values - self.mean
-        return float((deviation * deviation) @ self.counts / (self.n - 1))
-
-    @property
-    def varies(self) -> bool:
-        return bool(len(self.values) and np.ptp(self.values[self.counts > 0]) > 0)
-
-    def share(self, sign: int) -> float:
-        """The share of customers above 0 (sign 1) or below it (-1)."""
-        if not self.n:
-            return float("nan")
-        return float(self.counts[sign * self.values > 0].sum() / self.n)
-
-
 def unknown_customers(cells: pd.DataFrame, level: str = "stage") -> int:
     """Customers left out because a value deciding their side is unknown (distinct
     customers when the cells name them, else the largest count of any one cell)."""
@@ -342,53 +303,6 @@ def unknown_customers(cells: pd.DataFrame, level: str = "stage") -> int:
     if "customer_id" in cells:
         return int(unknown["customer_id"].nunique())
     return int(unknown.groupby(level).size().max()) if len(unknown) else 0
-
-
-def adjusted_level(selected: int, tested: int, q: float = FDR_LEVEL) -> float:
-    """Benjamini-Yekutieli's (2005) confidence level for intervals reported after selecting
-    `selected` of `tested` rows: 1 - max(R, 1) * q / m; their false coverage rate is <= q."""
-    return 1 - max(selected, 1) * q / tested
-
-
-class _Welch:
-    """Welch's t-tests of mean(A) - mean(B), one per pair of sides: p-values and intervals
-    from the same t statistics and Welch-Satterthwaite degrees of freedom."""
-
-    def __init__(self, pairs: list[tuple[_Side, _Side]]) -> None:
-        self.diff = np.array([a.mean - b.mean for a, b in pairs])
-        # No variation on either side: the statistic is +-inf (0/0 when the means agree),
-        # and the procedure's limit is a point interval at the difference with p = 0 (or 1).
-        self.p_value = np.where(self.diff != 0, 0.0, 1.0)
-        self._rows = [i for i, (a, b) in enumerate(pairs) if a.varies or b.varies]
-        va = np.array([pairs[i][0].var / pairs[i][0].n for i in self._rows])
-        vb = np.array([pairs[i][1].var / pairs[i][1].n for i in self._rows])
-        na = np.array([pairs[i][0].n for i in self._rows], dtype=float)
-        nb = np.array([pairs[i][1].n for i in self._rows], dtype=float)
-        self._se = np.sqrt(va + vb)
-        self._df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-        if self._rows:
-            t = self.diff[self._rows] / self._se
-            self.p_value[self._rows] = 2 * stats.t.sf(np.abs(t), self._df)
-
-    def intervals(self, level: float) -> np.ndarray:
-        """(low, high) per pair at `level`, from the same t statistics and degrees of freedom."""
-        out = np.column_stack([self.diff, self.diff])
-        if self._rows:
-            half = stats.t.ppf(0.5 + level / 2, self._df) * self._se
-            out[self._rows, 0] = self.diff[self._rows] - half
-            out[self._rows, 1] = self.diff[self._rows] + half
-        return out
-
-
-def _cliffs_delta(a: _Side, b: _Side) -> float:
-    """Share of (A, B) customer pairs where A scores higher minus the share where B does
-    (the rank-biserial correlation of Mann-Whitney U), from the counts of each score;
-    descriptive only."""
-    below = np.concatenate([[0.0], np.cumsum(b.counts)])  # B customers below each B value
-    lower = below[np.searchsorted(b.values, a.values, side="left")]
-    upto = below[np.searchsorted(b.values, a.values, side="right")]
-    u = float(a.counts @ (lower + (upto - lower) / 2))  # a tie counts half
-    return 2 * u / (a.n * b.n) - 1
 
 
 def compare(

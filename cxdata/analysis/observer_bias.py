@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from cxdata.analysis.compare import FDR_LEVEL, adjusted_level
+from cxdata.analysis.counted_stats import FDR_LEVEL, adjusted_level
 
 BIAS_FIELDS = ["observer", "bias", "ci_low", "ci_high", "ci_level", "units", "mean_diff",
                "p_value", "q_value", "flagged", "reference"]  # fmt: skip

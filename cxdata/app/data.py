@@ -268,14 +268,15 @@ def _priority_results(
     """The priorities and the moments of truth from one read of the customers' cells (the
     slow part), cached per data version, outcome, good value, level and filters; only the
     two small tables are kept. The moments are None, with the reason, for numeric outcomes."""
+    from cxdata.analysis import moments as m
     from cxdata.analysis import priorities as p
 
     e, by = _engine(db_path), cast("p.Level", level)  # customer_cells refuses other levels
     cells, spec = p.customer_cells(e, outcome, positive, by, filters)
     order = e.stage_order(cells.stages())
     table = p.priorities_from_cells(cells, spec, by, order, e.settings.min_customers)
-    reason = p.no_moments_reason(spec)
-    moments = None if reason else p.moments_from_cells(cells, spec, by)
+    reason = m.no_moments_reason(spec)
+    moments = None if reason else m.moments_from_cells(cells, spec, by)
     return table, moments, reason
 
 
@@ -289,7 +290,7 @@ def priority_table(
 def moments_table(
     db_path: str, version: str, outcome: str, positive: str | None, level: str, filters: Filters
 ) -> pd.DataFrame:
-    """`cxdata.analysis.priorities.moments_of_truth`, from the same cached read as
+    """`cxdata.analysis.moments.moments_of_truth`, from the same cached read as
     `priority_table` (FilterError, as there, when the outcome has no bad answer)."""
     _, moments, reason = _priority_results(db_path, version, outcome, positive, level, filters)
     if moments is None:

@@ -139,7 +139,8 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def priorities(args: argparse.Namespace) -> int:
-    from cxdata.analysis.priorities import moments_of_truth, priorities
+    from cxdata.analysis.moments import moments_of_truth
+    from cxdata.analysis.priorities import priorities
 
     engine = open_engine(args)
     df = priorities(engine, args.outcome, args.positive, args.level, split=args.split)
