@@ -72,7 +72,7 @@ def bench_size(db: Path, lake: Path, master: str, repeat: int, pandas: bool) -> 
     shutil.rmtree(lake, ignore_errors=True)
     sync_seconds, synced = timed(lambda: sync_lake(store, lake))
     lake_mb = sum(p.stat().st_size for p in lake.rglob("*.parquet")) / 2**20
-    print(f"  lake sync {sync_seconds:.1f} s ({len(synced.written)} folders, {lake_mb:,.0f} MB)")
+    print(f"  lake sync {sync_seconds:.1f} s ({len(synced.written)} parts, {lake_mb:,.0f} MB)")
     spark_start, spark = timed(
         lambda: SparkEngine.from_settings(
             store.settings.replace(lake=str(lake), spark_master=master)

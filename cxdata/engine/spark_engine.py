@@ -1,8 +1,7 @@
 """Analysis on Apache Spark: the same Ibis expressions over the Parquet lake that
 `cxdata lake sync` writes (`cxdata.store.lake`). One SparkSession per process and master;
-each `ibis()` block runs in a fresh child session (`newSession()`: same SparkContext, its own
-temporary views), so what a block registers -- the canonical tables' views and the memtables
-of filter values -- is dropped when it ends and never seen by another block.
+the canonical tables are temporary views of one child session per lake version, and the
+memtables of filter values a block registers (uniquely named) are dropped when it ends.
 
 Persona models fitted on Spark assign every customer in Spark and write the assignments into
 the lake (`write_persona_assignments`, `lake.ENGINE_ASSIGNMENTS`); `persona_assignments`
@@ -10,6 +9,7 @@ reads a model's rows from there in preference to the synced copy of the store's 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,15 +18,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from cxdata.engine.base import CANONICAL_TABLES, EngineError
 from cxdata.store.lake import (
-    ENGINE_ASSIGNMENTS,
     MANIFEST,
+    LakeError,
+    LakeFiles,
+    engine_paths,
     manifest_version,
+    parquet_paths,
     publish_engine_assignments,
 )
 
@@ -52,8 +53,8 @@ def local_cores(master: str) -> int | None:
 
 _sessions: dict[str, Any] = {}
 _sessions_lock = threading.RLock()
-_lake_views: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
-"""(master, lake) -> (lake version, table -> global temporary view)."""
+_lake_sessions: dict[tuple[str, str], tuple[str, Any]] = {}
+"""(master, lake) -> (lake version, the child session with the canonical tables' views)."""
 _orders: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}
 """(master, lake) -> (lake version, known stages, other stages): the journey order."""
 
@@ -94,13 +95,9 @@ def _start(master: str) -> Any:
     return session
 
 
-def _is_local(lake: str) -> bool:
-    scheme = urlparse(lake).scheme
-    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter
-
-
-def _local_path(lake: str) -> Path:
-    return Path(urlparse(lake).path if lake.startswith("file:") else lake)
+@functools.lru_cache(maxsize=8)
+def _lake_files(lake: str) -> LakeFiles:
+    return LakeFiles.at(lake)
 
 
 @dataclass(frozen=True)
@@ -128,70 +125,70 @@ class SparkEngine:
     def session(self) -> Any:
         return spark_session(self.master)
 
+    @property
+    def files(self) -> LakeFiles:
+        """The lake's files as this process writes them (the manifest, engine assignments)."""
+        return _lake_files(self.lake)
+
     def manifest_text(self) -> str:
         """The lake's manifest: what the last sync wrote."""
-        if _is_local(self.lake):
-            path = _local_path(self.lake) / MANIFEST
-            if not path.exists():
-                raise EngineError(
-                    f"There is no cxdata lake at {self.lake} (no {MANIFEST}); write it first "
-                    f"with: cxdata lake sync {self.lake}"
-                )
-            return path.read_text()
         try:
-            rows = self.session().read.text(self._path(MANIFEST), wholetext=True).collect()
-        except Exception as exc:  # Spark's AnalysisException: no such path
+            text = self.files.read_text(MANIFEST)
+        except (LakeError, OSError) as exc:
             raise EngineError(f"Cannot read the cxdata lake at {self.lake}: {exc}") from None
-        return str(rows[0][0]) if rows else ""
+        if text is None:
+            raise EngineError(
+                f"There is no cxdata lake at {self.lake} (no {MANIFEST}); write it first "
+                f"with: cxdata lake sync {self.lake}"
+            )
+        return text
 
-    def _path(self, name: str) -> str:
-        return self.lake.rstrip("/") + "/" + name
+    def _urls(self, relative: Iterable[str]) -> list[str]:
+        return [self.files.spark_path(r) for r in relative]
 
     @contextmanager
     def ibis(self) -> Iterator[ibis.BaseBackend]:
-        """Ibis over a child session with a view per canonical table; every temporary
-        view of the block (filter values too) is dropped when it ends."""
+        """Ibis over this lake version's session (its canonical tables' views made once);
+        the memtables of filter values a block registers are dropped when it ends."""
         import ibis as ibis_module
 
-        tables = self._lake_tables(self.data_version())
-        session = self.session().newSession()
-        try:
-            for table, global_name in tables.items():
-                session.table(global_name).createOrReplaceTempView(table)
-            yield ibis_module.pyspark.connect(session)
-        finally:
-            for view in session.catalog.listTables():
-                if view.isTemporary and not view.namespace:  # not the global views
-                    session.catalog.dropTempView(view.name)
+        session = self._lake_session(self.data_version())
+        backend = ibis_module.pyspark.connect(session)
+        registered: list[str] = []
+        register = backend._register_in_memory_table  # type: ignore[attr-defined]
 
-    def _lake_tables(self, version: str) -> dict[str, str]:
-        """Table -> global temporary view over this lake version's Parquet files, made once
-        per version (listing the files and reading their schema is the slow part); the
-        views of older versions are dropped (a block resolved its views when it began)."""
+        def recording(op: Any) -> None:
+            registered.append(op.name)
+            register(op)
+
+        backend._register_in_memory_table = recording  # type: ignore[attr-defined]
+        try:
+            yield backend
+        finally:
+            for name in registered:
+                session.catalog.dropTempView(name)
+
+    def _lake_session(self, version: str) -> Any:
+        """A child session (`newSession()`: the same SparkContext, its own temporary views)
+        with a view per canonical table over this lake version's Parquet files, made once
+        per version (listing the files and reading their schema is the slow part). Blocks
+        that began on an older version keep their session until they end."""
         key = (self.master, self.lake)
         with _sessions_lock:
-            known = _lake_views.get(key)
+            known = _lake_sessions.get(key)
             if known is not None and known[0] == version:
                 return known[1]
-            root = self.session()
-            prefix = f"cx_{abs(hash((self.lake, version))):x}_"
-            views = {}
-            engine_written = bool(json.loads(self.manifest_text()).get(ENGINE_ASSIGNMENTS))
+            session = self.session().newSession()
+            manifest = json.loads(self.manifest_text())
             for table in CANONICAL_TABLES:
-                reader = root.read.option("recursiveFileLookup", "true")
-                frame = reader.parquet(self._path(table))
-                if table == "persona_assignments" and engine_written:
-                    frame = _preferring_engine_assignments(
-                        root, frame, self._path(ENGINE_ASSIGNMENTS)
-                    )
-                frame.createOrReplaceGlobalTempView(prefix + table)
-                views[table] = f"global_temp.{prefix}{table}"
-            if known is not None:
-                for old in known[1].values():
-                    root.catalog.dropGlobalTempView(old.split(".", 1)[1])
-            _lake_views[key] = (version, views)
+                frame = session.read.parquet(*self._urls(parquet_paths(manifest, table)))
+                engine_written = engine_paths(manifest) if table == "persona_assignments" else []
+                if engine_written:  # the engine's rows of a model replace the synced ones
+                    frame = frame.unionByName(session.read.parquet(*self._urls(engine_written)))
+                frame.createOrReplaceTempView(table)
+            _lake_sessions[key] = (version, session)
             _orders.pop(key, None)
-            return views
+            return session
 
     def stage_order(self, present: Iterable[str] | None = None) -> list[str]:
         """The store's journey order (`cxdata.store.database.journey_order`), read from the
@@ -213,14 +210,8 @@ class SparkEngine:
         """Compute a model's assignments (`assignments(backend)`: customer_id, persona) in
         Spark and write them into the lake as Parquet (Spark's own writer: nothing is
         collected to the driver), under a hidden name renamed into place; returns the rows.
-        The lake must be a local folder, as `cxdata lake sync` writes it."""
+        Spark writes them wherever the lake is."""
         import ibis as ibis_module
-
-        if not _is_local(self.lake):
-            raise EngineError(
-                f"Persona assignments are written into the lake, and {self.lake} is not a "
-                "local folder: fit on a lake folder this machine writes (cxdata lake sync)."
-            )
 
         def write(folder: str) -> int:
             with self.ibis() as backend:
@@ -233,7 +224,7 @@ class SparkEngine:
                 backend.to_parquet(rows, folder)  # type: ignore[attr-defined]
             return int(self.session().read.parquet(folder).count())
 
-        return publish_engine_assignments(_local_path(self.lake), model_id, write)
+        return publish_engine_assignments(self.files, model_id, write)
 
     def data_version(self) -> str:
         """Changes exactly when a sync changed the lake."""
@@ -241,14 +232,6 @@ class SparkEngine:
 
     def describe(self) -> str:
         return f"Spark ({self.master}) over the lake {self.lake}"
-
-
-def _preferring_engine_assignments(session: Any, synced: Any, path: str) -> Any:
-    """The synced assignments of the models an engine did not assign, and the
-    engine-written ones (`lake.ENGINE_ASSIGNMENTS`)."""
-    written = session.read.option("recursiveFileLookup", "true").parquet(path)
-    models = written.select("model_id").distinct()
-    return synced.join(models, "model_id", "left_anti").unionByName(written)
 
 
 def journey_order(backend: ibis.BaseBackend) -> tuple[list[str], list[str]]:
