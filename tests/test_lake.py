@@ -229,3 +229,18 @@ def test_cli_lake_sync(store, write, tmp_path, capsys):
     assert "nothing written" in capsys.readouterr().out
     assert main(["lake", "sync", str(store.path), "--db", str(store.path)]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_spark_urls_name_the_same_objects_for_pyarrow(monkeypatch):
+    """`s3a://` is Hadoop's name for S3: the sync writes the same bucket and keys through
+    pyarrow, and hands Spark the URL as given (no request is made here)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    lake = LakeFiles.at("s3a://bucket/cx-lake/")
+    assert type(lake.fs).__name__ == "S3FileSystem" and lake.local is None
+    assert lake.path("observations/x.parquet") == "bucket/cx-lake/observations/x.parquet"
+    assert (
+        lake.spark_path("observations/x.parquet") == "s3a://bucket/cx-lake/observations/x.parquet"
+    )
+    with pytest.raises(LakeError, match="Cannot open the lake nosuch://x"):
+        LakeFiles.at("nosuch://x")
