@@ -21,6 +21,7 @@ from cxdata.analysis.agreement import agreement, observer_values
 from cxdata.analysis.compare import Segment, compare
 from cxdata.analysis.filters import Filters
 from cxdata.analysis.moments import moments_of_truth
+from cxdata.analysis.order import NONE
 from cxdata.analysis.outcomes import outcome_kpis
 from cxdata.analysis.overview import filter_options, observation_counts
 from cxdata.analysis.priorities import priorities
@@ -33,6 +34,7 @@ from cxdata.analysis.scoring import (
     totals,
 )
 from cxdata.analysis.segments import latest_assignments
+from cxdata.analysis.trends import change, net_trend, periods
 from cxdata.config import Settings
 from cxdata.engine import CANONICAL_TABLES, DuckDBEngine, Engine, EngineError
 from cxdata.ingest import ingest_file
@@ -247,6 +249,22 @@ def test_outcomes(sample):
     duck, spark = sample
     for by in (None, "persona", "region", "observed_month"):
         same(outcome_kpis(duck, by), outcome_kpis(spark, by))
+
+
+def test_trends(sample, hostile):
+    """Net per stage and period, and the change between two periods (compare's procedure
+    on customers counted in the engine)."""
+    for (duck, spark), period, level in ((sample, "observed_quarter", "stage"),
+                                         (hostile, "observed_month", "touchpoint")):  # fmt: skip
+        expected = net_trend(duck, period, level=level)
+        same(expected, net_trend(spark, period, level=level))
+        found = [p for p in periods(expected, period) if p != NONE]
+        earlier, later = found[0], found[-1]
+        result = change(duck, period, earlier, later, level=level)
+        assert result["tested"].any()
+        got = change(spark, period, earlier, later, level=level)
+        same(result, got)
+        assert got.attrs == result.attrs
 
 
 @pytest.mark.parametrize("by", ["stage", "touchpoint"])

@@ -121,40 +121,36 @@ class Segment:
         return " & ".join(f"{k}={'|'.join(values_of(v))}" for k, v in self.conditions)
 
 
-class _Membership:
-    """Per condition, who is in it and whose value is known, as boolean expressions over a
-    `customer_id` column (values never become SQL text)."""
-
-    def __init__(self, backend: ibis.BaseBackend, segment: Segment, customer: ir.Column) -> None:
-        attrs = backend.table("customer_attributes")
-        self.inside: list[ir.BooleanValue] = []
-        self.known: list[ir.BooleanValue] = []
-        for name, value in segment.conditions:
-            values = values_of(value)
-            if name == "persona":
-                named = latest_assignments(backend)
-                numbers = set(latest_names(backend).persona.cast("string").to_pandas())
-                # A persona number wins over a name, so "persona=2" never also takes in a
-                # persona that somebody named "2".
-                match = ibis.or_(*[
-                    named.persona.cast("string") == v if v in numbers else named.name == v
-                    for v in values
-                ])  # fmt: skip
-                ids, known = named.filter(match).customer_id, named.customer_id
-            else:
-                mine = attrs.filter((attrs.name == name) & attrs.value.notnull())
-                ids = mine.filter(mine.value.isin(values)).customer_id
-                known = mine.customer_id
-            self.inside.append(customer.isin(ids))
-            self.known.append(customer.isin(known))
-
-    def member(self) -> ir.BooleanValue:
-        """Meets every condition."""
-        return ibis.and_(*self.inside)
-
-    def known_outside(self) -> ir.BooleanValue:
-        """Fails a condition on a known value: surely not a member."""
-        return ibis.or_(*[k & ~i for k, i in zip(self.known, self.inside, strict=True)])
+def _with_conditions(
+    backend: ibis.BaseBackend, cells: ir.Table, segment: Segment, tag: str
+) -> tuple[ir.Table, list[str]]:
+    """`cells` with a column per condition of the segment (returned with their names): True
+    (the customer meets it), False (a known value that fails it) or NULL (unknown), joined
+    once per condition (a left join: Spark plans an IN subquery in a projection as a
+    nested loop join, quadratic in the customers)."""
+    attrs = backend.table("customer_attributes")
+    columns = []
+    for i, (name, value) in enumerate(segment.conditions):
+        values = values_of(value)
+        if name == "persona":
+            named = latest_assignments(backend)
+            numbers = set(latest_names(backend).persona.cast("string").to_pandas())
+            # A persona number wins over a name, so "persona=2" never also takes in a
+            # persona that somebody named "2".
+            match = ibis.or_(*[
+                named.persona.cast("string") == v if v in numbers else named.name == v
+                for v in values
+            ])  # fmt: skip
+            rows = named.select(known_id=named.customer_id, meets=match)
+        else:
+            mine = attrs.filter((attrs.name == name) & attrs.value.notnull())
+            rows = mine.select(known_id=mine.customer_id, meets=mine.value.isin(values))
+        column = f"_{tag}{i}"
+        known = rows.group_by("known_id").aggregate(**{column: rows.meets.any()})
+        joined = cells.left_join(known, cells.customer_id == known.known_id)
+        cells = joined.drop("known_id")
+        columns.append(column)
+    return cells, columns
 
 
 def _sided_cells(
@@ -174,17 +170,28 @@ def _sided_cells(
     cells = cell_scores(backend, by, filters, double_coded(engine)).select(
         "customer_id", "stage", *by, "score"
     )
-    in_a = _Membership(backend, a, cells.customer_id)
-    is_a, not_a = in_a.member(), in_a.known_outside()
+    cells, in_a = _with_conditions(backend, cells, a, "a")
+    in_b: list[str] = []
+    if not b.rest:
+        cells, in_b = _with_conditions(backend, cells, b, "b")
+
+    def meets(columns: list[str]) -> ir.BooleanValue:  # every condition
+        return ibis.and_(*[cells[c].fill_null(False) for c in columns])
+
+    def fails(columns: list[str]) -> ir.BooleanValue:  # a condition, on a known value
+        return ibis.or_(*[(~cells[c]).fill_null(False) for c in columns])
+
+    is_a, not_a = meets(in_a), fails(in_a)
     if b.rest:
         is_b = ~is_a if b.include_unknown else not_a
         undecided = ~is_a & ~not_a
     else:
-        in_b = _Membership(backend, b, cells.customer_id)
-        is_b = in_b.member() & ~is_a
-        undecided = ~is_a & ~in_b.member() & (~not_a | ~in_b.known_outside())
+        is_b = meets(in_b) & ~is_a
+        undecided = ~is_a & ~meets(in_b) & (~not_a | ~fails(in_b))
     side = ibis.cases((is_a, "a"), (is_b, "b"), (undecided, "unknown"), else_=None)
-    return cells.mutate(side=side).filter(side.notnull())
+    return cells.select("customer_id", "stage", *by, "score", side=side).filter(
+        lambda t: t.side.notnull()
+    )
 
 
 def customer_cells(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -116,8 +117,10 @@ def change_cells(
     filters: Filters = NO_FILTERS,
     level: str = "stage",
 ) -> pd.DataFrame:
-    """Per customer and cell in either period: stage (touchpoint), score as +1/0/-1 and
-    side ("a" = later, "b" = earlier): the input of `compare_cells`."""
+    """The customers of each cell in either period counted in the engine, as `compare_cells`
+    takes them: stage (touchpoint), side ("a" = later, "b" = earlier), score as +1/0/-1 and
+    `customers` with that score there. One row per cell, side and score crosses to Python,
+    never one per customer."""
     if level not in LEVELS:
         raise FilterError(f'level is "stage" or "touchpoint", not "{level}"')
     if earlier == later:
@@ -128,11 +131,17 @@ def change_cells(
         cells = cell_scores(backend, by, filters, double_coded(engine))
         chosen = bound_values(("later", "earlier"), [(later, earlier)])
         value = cells[period].cast("string")
-        mine = cells.filter(value.isin(chosen.later) | value.isin(chosen.earlier))
-        keep = ["customer_id", "stage", *(["touchpoint"] if level == "touchpoint" else [])]
-        df = mine.select(*keep, period=mine[period].cast("string"), raw=mine.score).to_pandas()
-    df["score"] = np.sign(df.pop("raw").astype(float))
-    df["side"] = np.where(df.pop("period") == later, "a", "b")
+        is_later = value.isin(chosen.later)
+        mine = cells.filter(is_later | value.isin(chosen.earlier))
+        keys = ["stage", *(["touchpoint"] if level == "touchpoint" else [])]
+        sided = mine.select(
+            *keys,
+            side=ibis.cases((is_later, "a"), else_="b"),
+            score=ibis.cases((mine.score > 0, 1.0), (mine.score < 0, -1.0), else_=0.0),
+        )
+        counts = sided.group_by([*keys, "side", "score"]).aggregate(customers=sided.count())
+        df = counts.to_pandas()
+    df.attrs["n_unknown"] = 0
     return df
 
 
