@@ -25,6 +25,7 @@ from cxdata.analysis.order import NONE
 from cxdata.analysis.outcomes import outcome_kpis
 from cxdata.analysis.overview import filter_options, observation_counts
 from cxdata.analysis.priorities import priorities
+from cxdata.analysis.sampling import seeded_sample
 from cxdata.analysis.scoring import (
     DERIVED_DIMENSIONS,
     OBSERVATION_DIMENSIONS,
@@ -281,6 +282,20 @@ def test_agreement_on_double_coding(hostile, by):
     assert {k: got.overall[k] for k in numbers} == pytest.approx(numbers, rel=1e-9)
     same(expected.by, got.by, sort=[by])
     same(expected.observers, got.observers)
+
+
+def test_seeded_samples_are_the_same_customers(sample):
+    """The bounded samples (persona fit, relative weights) draw the same customers on both
+    engines: the key is MD5, one function on both."""
+
+    def drawn(engine: Engine) -> list[str]:
+        with engine.ibis() as backend:
+            customers = backend.table("observations").select("customer_id").distinct()
+            return sorted(seeded_sample(customers, 100, seed=3).customer_id.to_pandas())
+
+    duck, spark = sample
+    expected = drawn(duck)
+    assert len(expected) == 100 and drawn(spark) == expected
 
 
 def test_persona_assignments(sample):

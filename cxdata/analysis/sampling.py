@@ -14,8 +14,9 @@ method sentence); below it everyone, so small data gives exactly the numbers it 
 
 def seeded_sample(table: ir.Table, size: int, seed: int = 0) -> ir.Table:
     """At most `size` rows of a table with one row per `customer_id`, chosen in the engine by
-    a hash of the customer id and the seed, in that order: the same customers for the same
-    data, seed and engine (DuckDB and Spark hash differently, so their samples differ)."""
-    key = (table.customer_id.cast("string") + f"|{int(seed)}").hash()
+    the MD5 of the customer id and the seed (as hex text), in that order: the same customers
+    for the same data and seed on every engine (MD5 is the same function on DuckDB and
+    Spark, where their own `hash` differs)."""
+    key = (table.customer_id.cast("string") + f"|{int(seed)}").hexdigest("md5")
     keyed = table.mutate(_sample_key=key)
     return keyed.order_by(["_sample_key", "customer_id"]).limit(size).drop("_sample_key")
