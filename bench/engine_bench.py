@@ -14,6 +14,9 @@ Parquet lake (``cxdata lake sync``; its time is reported), then ``stage_scores(e
 - sql: the hand-written DuckDB query of ``scoring_bench`` on an open connection: the limit;
 - pandas: the observations read into pandas once (not timed), merge + groupbys: the peer.
 
+Then the segment comparison (``compare``: loyalty_tier=Gold vs everyone else, by stage) on
+both engines, warm, checked equal (counts, and floats within 1e-9), best of ``--repeat``.
+
 Every contender runs once untimed and its result is checked against the limit (same rows,
 values within 1e-9); then ``--repeat`` interleaved rounds; best and median are reported with
 the ratios, and the 1-minute load average before and after each size (the machine is
@@ -33,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from _common import (
     RESULTS,
@@ -57,8 +61,11 @@ from scoring_bench import (
     sql_queries,
 )
 
+from cxdata.analysis.compare import Segment
+from cxdata.analysis.compare import compare as segment_compare
 from cxdata.analysis.scoring import stage_scores
 from cxdata.config import APP_KEEP_OPEN_S, Settings
+from cxdata.engine import DuckDBEngine
 from cxdata.engine.spark_engine import SparkEngine
 from cxdata.store import Store
 from cxdata.store.lake import sync_lake
@@ -108,6 +115,7 @@ def bench_size(db: Path, lake: Path, master: str, repeat: int, pandas: bool) -> 
     if pandas:
         found["pandas_vs_duckdb"] = found["pandas"]["best"] / found["duckdb"]["best"]
         found["pandas_vs_spark"] = found["pandas"]["best"] / found["spark"]["best"]
+    found["compare"] = _compare_both(DuckDBEngine(store), spark, repeat)
     found.update(
         lake_sync_seconds=sync_seconds,
         lake_mb=lake_mb,
@@ -116,6 +124,28 @@ def bench_size(db: Path, lake: Path, master: str, repeat: int, pandas: bool) -> 
         cells=len(first["duckdb"]),
         load_average={"before": load_before, "after": os.getloadavg()},
     )
+    return found
+
+
+def _compare_both(duck: DuckDBEngine, spark: SparkEngine, repeat: int) -> dict[str, Any]:
+    """Gold vs everyone else on both engines: equal answers, then best of `repeat` each."""
+    a, b = Segment((("loyalty_tier", "Gold"),)), Segment(rest=True)
+    expected, got = segment_compare(duck, a, b), segment_compare(spark, a, b)
+    assert expected["n_a"].tolist() == got["n_a"].tolist()
+    for column in ("mean_a", "mean_b", "p_value"):
+        x, y = expected[column].to_numpy(float), got[column].to_numpy(float)
+        assert np.allclose(y, x, rtol=1e-9, atol=0, equal_nan=True), column
+    times: dict[str, list[float]] = {"duckdb": [], "spark": []}
+    for _ in range(repeat):
+        for name, engine in (("duckdb", duck), ("spark", spark)):
+            start = time.perf_counter()
+            segment_compare(engine, a, b)
+            times[name].append(time.perf_counter() - start)
+    found: dict[str, Any] = {name: best_median(t) for name, t in times.items()}
+    found["spark_vs_duckdb"] = found["spark"]["best"] / found["duckdb"]["best"]
+    print("  compare (loyalty_tier=Gold vs everyone else), equal on both engines: "
+          + ", ".join(f"{n} {found[n]['best']:.2f} s" for n in times)
+          + f", spark/duckdb {found['spark_vs_duckdb']:.1f}x")  # fmt: skip
     return found
 
 
