@@ -5,6 +5,7 @@ poor, Chatbot poor but unimportant); the Priorities page shows the fix-first lis
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -289,3 +290,10 @@ def test_cli_priorities_contract(sample_db, capsys):
     code = main(["priorities", "--db", str(sample_db), "--outcome", "nps"])
     out = capsys.readouterr().out
     assert code == 0 and "moment of truth: Delivery" in out
+    # a difference of two risks in percentage points, never "+59%" (reads as relative)
+    assert re.search(
+        r"moment of truth: Delivery: the risk of the bad outcome is \d+% for disappointed "
+        r"customers against \d+% for the others: \+\d+ percentage points "
+        r"\(95% CI \+\d+ to \+\d+\)",
+        out,
+    )

@@ -39,10 +39,12 @@ _TEST_COLUMNS = ("ci_low", "ci_high", "ci_level", "ci95_low", "ci95_high", "effe
 
 METHOD = (
     "Per stage (or touchpoint), diff is segment A's mean customer score minus segment B's. "
-    "Each row is tested with Welch's t-test (unequal variances, scipy.stats.ttest_ind with "
-    "equal_var=False), and its intervals come from the same t statistic and Welch-Satterthwaite "
-    "degrees of freedom, so a row's test and its interval always agree. The test is about "
-    "means, the numbers shown; a rank test asks another question and can call a difference "
+    "Each row is tested with Welch's t-test (unequal variances; computed from the customers "
+    "counted per score in the engine, the statistic of scipy.stats.ttest_ind with "
+    "equal_var=False on one value per customer), and its intervals come from the same t "
+    "statistic and Welch-Satterthwaite degrees of freedom, so a row's test and its interval "
+    "always agree. The test is about means, the numbers shown; a rank test asks another "
+    "question and can call a difference "
     "of means near zero significant. q_value: Benjamini-Hochberg over all m rows tested; the "
     "R rows with q_value <= 0.05 are selected (false discovery rate 5%). ci_low and ci_high: "
     "the false-coverage-rate-adjusted intervals of Benjamini and Yekutieli (2005), every row at "

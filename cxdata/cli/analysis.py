@@ -162,11 +162,14 @@ def priorities(args: argparse.Namespace) -> int:
     hidden = df.loc[~df["shown_to_matter"].astype(bool), args.level].astype(str).tolist()
     if hidden:
         print(f"not shown to matter: {', '.join(hidden)}")
+    from cxdata.display.priority_charts import points
+
     for _, m in moments[moments["moment_of_truth"]].iterrows():
         print(
-            f"moment of truth: {m[args.level]}: disappointed customers' risk of the bad "
-            f"outcome is {m['risk_difference']:+.0%} (95% CI {m['ci_low']:+.0%} to "
-            f"{m['ci_high']:+.0%})"
+            f"moment of truth: {m[args.level]}: the risk of the bad outcome is "
+            f"{m['risk_disappointed']:.0%} for disappointed customers against "
+            f"{m['risk_other']:.0%} for the others: {points(m['risk_difference'])} percentage "
+            f"points (95% CI {points(m['ci_low'])} to {points(m['ci_high'])})"
         )
     return 0
 

@@ -151,35 +151,49 @@ def priority_matrix(
     )  # fmt: skip
 
 
+SIGNED_LABEL = "datum.value > 0 ? '+' + datum.label : datum.label"
+"""Axis labels of a difference: "+20", "0", "−10"."""
+
+
+def points(share_difference: float) -> str:
+    """A difference of two shares in percentage points, signed ("+27"): never "+27%", which
+    reads as a relative change."""
+    return f"{share_difference * 100:+.0f}"
+
+
 def moments_chart(df: pd.DataFrame, name: str, title: str) -> alt.LayerChart:
     """Extra risk of the bad outcome when disappointed (percentage points) with 95% CI
     whiskers, largest first; moments of truth solid, the rest faded."""
     data = df.dropna(subset=["risk_difference"]).assign(
         label=lambda d: d[name].astype(str),
         kind=lambda d: np.where(d["moment_of_truth"], "moment of truth", "other"),
+        points=lambda d: d["risk_difference"] * 100,
+        points_low=lambda d: d["ci_low"] * 100,
+        points_high=lambda d: d["ci_high"] * 100,
     )
     y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=220))
     tooltip = [
         alt.Tooltip("label:N", title=name.capitalize()),
         alt.Tooltip("risk_disappointed:Q", title="Risk when disappointed", format=".0%"),
         alt.Tooltip("risk_other:Q", title="Risk otherwise", format=".0%"),
-        alt.Tooltip("risk_difference:Q", title="Difference", format="+.0%"),
-        alt.Tooltip("ci_low:Q", title="95% CI from", format="+.0%"),
-        alt.Tooltip("ci_high:Q", title="95% CI to", format="+.0%"),
+        alt.Tooltip("points:Q", title="Difference (percentage points)", format="+.0f"),
+        alt.Tooltip("points_low:Q", title="95% CI from", format="+.0f"),
+        alt.Tooltip("points_high:Q", title="95% CI to", format="+.0f"),
         alt.Tooltip("n_disappointed:Q", title="Disappointed (n)", format=","),
         alt.Tooltip("n_other:Q", title="Others (n)", format=","),
     ]
     base = alt.Chart(data).encode(y=y)
     bars = base.mark_bar(height={"band": 0.6}).encode(
-        x=alt.X("risk_difference:Q", axis=alt.Axis(format="+.0%"),
-                title="Extra risk of the bad outcome when disappointed there (95% CI)"),
+        x=alt.X("points:Q", axis=alt.Axis(format=".0f", labelExpr=SIGNED_LABEL),
+                title="Extra risk of the bad outcome when disappointed there, percentage "
+                      "points (95% CI)"),
         color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=["moment of truth", "other"],
                                         range=["#D55E00", "#BBBBBB"])),
         tooltip=tooltip,
     )  # fmt: skip
     whiskers = base.mark_rule(color="#222222", strokeWidth=1.5).encode(
-        x="ci_low:Q", x2="ci_high:Q", tooltip=tooltip
+        x="points_low:Q", x2="points_high:Q", tooltip=tooltip
     )
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#888888").encode(x="x:Q")
     return (zero + bars + whiskers).properties(
