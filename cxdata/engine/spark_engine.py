@@ -95,6 +95,10 @@ def _start(master: str) -> Any:
     return session
 
 
+def _lake_version(manifest: str) -> str:
+    return "lake-" + manifest_version(manifest)
+
+
 @functools.lru_cache(maxsize=8)
 def _lake_files(lake: str) -> LakeFiles:
     return LakeFiles.at(lake)
@@ -152,7 +156,7 @@ class SparkEngine:
         the memtables of filter values a block registers are dropped when it ends."""
         import ibis as ibis_module
 
-        session = self._lake_session(self.data_version())
+        session = self._lake_session(self.manifest_text())
         backend = ibis_module.pyspark.connect(session)
         registered: list[str] = []
         register = backend._register_in_memory_table  # type: ignore[attr-defined]
@@ -168,21 +172,21 @@ class SparkEngine:
             for name in registered:
                 session.catalog.dropTempView(name)
 
-    def _lake_session(self, version: str) -> Any:
+    def _lake_session(self, manifest: str) -> Any:
         """A child session (`newSession()`: the same SparkContext, its own temporary views)
         with a view per canonical table over this lake version's Parquet files, made once
         per version (listing the files and reading their schema is the slow part). Blocks
         that began on an older version keep their session until they end."""
-        key = (self.master, self.lake)
+        key, version = (self.master, self.lake), _lake_version(manifest)
         with _sessions_lock:
             known = _lake_sessions.get(key)
             if known is not None and known[0] == version:
                 return known[1]
             session = self.session().newSession()
-            manifest = json.loads(self.manifest_text())
+            named = json.loads(manifest)
             for table in CANONICAL_TABLES:
-                frame = session.read.parquet(*self._urls(parquet_paths(manifest, table)))
-                engine_written = engine_paths(manifest) if table == "persona_assignments" else []
+                frame = session.read.parquet(*self._urls(parquet_paths(named, table)))
+                engine_written = engine_paths(named) if table == "persona_assignments" else []
                 if engine_written:  # the engine's rows of a model replace the synced ones
                     frame = frame.unionByName(session.read.parquet(*self._urls(engine_written)))
                 frame.createOrReplaceTempView(table)
@@ -228,7 +232,7 @@ class SparkEngine:
 
     def data_version(self) -> str:
         """Changes exactly when a sync changed the lake."""
-        return "lake-" + manifest_version(self.manifest_text())
+        return _lake_version(self.manifest_text())
 
     def describe(self) -> str:
         return f"Spark ({self.master}) over the lake {self.lake}"
